@@ -1,0 +1,876 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=True
+"""The TLS 1.3 record layer (RFC 8446 §5): framing, fragmentation, nonces, AEAD, buffers.
+
+Python calls in per *call* (``write``, ``data_to_send``, ``receive_data``, ``read``); this module
+loops per *record*. Buffers are plain C memory owned by the RecordLayer and released when
+drained, so an idle connection holds none.
+
+Output is staged, then sealed late: ``write`` lays records out in wire order with the inner
+plaintext where the ciphertext will go, and ``data_to_send`` allocates the one bytes object it
+returns and encrypts every pending record straight into it. That is a single copy of the
+caller's data on the way out. On the way in, application data records are decrypted straight
+from the caller's buffer (when nothing is buffered) into the plaintext buffer.
+
+Shaped for what comes later, without implementing it now:
+
+* TLS 1.2 AEAD records (RFC 5288, RFC 7905) differ only in the nonce (explicit 8-byte nonce for
+  AES-GCM), the AAD (seq || type || version || length) and the absence of an inner content
+  type: a protection *scheme* field on ``_CipherState`` selects ``seal``/``open`` variants, and
+  ``_stage_protected`` / ``_process`` branch on it for the inner-type and expansion rules.
+* DTLS (RFC 9147, RFC 6347) changes the header (epoch and sequence number on the wire) and adds
+  a replay window; ``_parse_header`` is the one place headers are read, and the sequence number
+  is passed to ``seal``/``open`` explicitly rather than read from the state.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport uint64_t, UINT64_MAX
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memmove, memset
+
+
+cdef extern from "Python.h":
+    object PyMemoryView_FromMemory(char *mem, Py_ssize_t size, int flags)
+    int PyBUF_READ
+    int PyBUF_WRITE
+
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from cytls.errors import ProtocolError, TLSError
+from cytls.wire.enums import AlertDescription
+
+
+cdef enum:
+    CT_CHANGE_CIPHER_SPEC = 20
+    CT_ALERT = 21
+    CT_HANDSHAKE = 22
+    CT_APPLICATION_DATA = 23
+    HDR = 5
+    TAG = 16
+    IV_LEN = 12
+    MAX_FRAGMENT = 16384              # 2^14, RFC 8446 §5.1
+    MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
+    EMPTY_RECORD_LIMIT = 32           # as OpenSSL's MAX_EMPTY_RECORDS
+    MIN_BUFFER = 256
+
+
+CHANGE_CIPHER_SPEC = CT_CHANGE_CIPHER_SPEC
+ALERT = CT_ALERT
+HANDSHAKE = CT_HANDSHAKE
+APPLICATION_DATA = CT_APPLICATION_DATA
+MAX_PLAINTEXT = MAX_FRAGMENT
+MAX_CIPHERTEXT = MAX_FRAGMENT + MAX_EXPANSION
+HEADER_SIZE = HDR
+TAG_SIZE = TAG
+MAX_EMPTY_RECORDS = EMPTY_RECORD_LIMIT
+
+TLS_AES_128_GCM_SHA256 = 0x1301
+TLS_AES_256_GCM_SHA384 = 0x1302
+TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+
+# cipher suite -> (AEAD class, key length); RFC 8446 §B.4.
+_SUITES = {
+    TLS_AES_128_GCM_SHA256: (AESGCM, 16),
+    TLS_AES_256_GCM_SHA384: (AESGCM, 32),
+    TLS_CHACHA20_POLY1305_SHA256: (ChaCha20Poly1305, 32),
+}
+
+_UNEXPECTED = AlertDescription.unexpected_message
+_BAD_RECORD_MAC = AlertDescription.bad_record_mac
+_RECORD_OVERFLOW = AlertDescription.record_overflow
+
+
+# --- memory ------------------------------------------------------------------------------------
+#
+# Buffers are released when drained, so an idle connection holds none. Large blocks released
+# that way go to a small process-wide cache instead of straight back to malloc: a 1 MiB write
+# would otherwise get fresh pages (and a page fault per 4 KiB) on every call. All of this runs
+# with the GIL held.
+
+cdef enum:
+    CACHE_SLOTS = 8
+    CACHE_MIN_BLOCK = 4096            # smaller blocks: malloc's own caches are fast enough
+    CACHE_MAX_BYTES = 4 * 1024 * 1024
+
+cdef unsigned char *_cache_block[CACHE_SLOTS]
+cdef Py_ssize_t _cache_size[CACHE_SLOTS]
+cdef Py_ssize_t _cache_bytes = 0
+
+
+cdef unsigned char *block_take(Py_ssize_t need, Py_ssize_t *size) except NULL:
+    """A block of at least ``need`` bytes (at most twice that, so none is wasted)."""
+    global _cache_bytes
+    cdef int i, best = -1
+    cdef unsigned char *block
+    if need >= CACHE_MIN_BLOCK:
+        for i in range(CACHE_SLOTS):
+            if (_cache_block[i] != NULL and need <= _cache_size[i] <= 2 * need
+                    and (best < 0 or _cache_size[i] < _cache_size[best])):
+                best = i
+        if best >= 0:
+            block = _cache_block[best]
+            size[0] = _cache_size[best]
+            _cache_block[best] = NULL
+            _cache_bytes -= size[0]
+            return block
+    block = <unsigned char *>malloc(need)
+    if block == NULL:
+        raise MemoryError()
+    size[0] = need
+    return block
+
+
+cdef void block_give(unsigned char *block, Py_ssize_t size) noexcept:
+    """Return a block: into the cache if it is large and there is room, else to malloc."""
+    global _cache_bytes
+    cdef int i
+    if block == NULL:
+        return
+    if CACHE_MIN_BLOCK <= size and _cache_bytes + size <= CACHE_MAX_BYTES:
+        for i in range(CACHE_SLOTS):
+            if _cache_block[i] == NULL:
+                _cache_block[i] = block
+                _cache_size[i] = size
+                _cache_bytes += size
+                return
+    free(block)
+
+
+# --- byte buffers ------------------------------------------------------------------------------
+
+cdef struct ByteBuf:
+    unsigned char *data
+    Py_ssize_t start      # first byte not yet consumed
+    Py_ssize_t end        # one past the last byte written
+    Py_ssize_t cap
+
+
+cdef inline Py_ssize_t buf_len(ByteBuf *b) noexcept:
+    return b.end - b.start
+
+
+cdef inline void buf_release(ByteBuf *b) noexcept:
+    block_give(b.data, b.cap)
+    b.data = NULL
+    b.start = b.end = b.cap = 0
+
+
+cdef int buf_reserve(ByteBuf *b, Py_ssize_t extra) except -1:
+    """Make room for ``extra`` bytes after ``end``, moving live bytes to the front if needed."""
+    cdef Py_ssize_t used = b.end - b.start
+    cdef Py_ssize_t need = used + extra
+    cdef Py_ssize_t new_cap
+    cdef unsigned char *new_data
+    if b.end + extra <= b.cap:
+        return 0
+    if b.start and need <= b.cap:
+        memmove(b.data, b.data + b.start, used)
+        b.start = 0
+        b.end = used
+        return 0
+    new_cap = b.cap + (b.cap >> 1)
+    if new_cap < need:
+        new_cap = need
+    if new_cap < MIN_BUFFER:
+        new_cap = MIN_BUFFER
+    new_data = block_take(new_cap, &new_cap)
+    if used:
+        memcpy(new_data, b.data + b.start, used)
+    block_give(b.data, b.cap)
+    b.data = new_data
+    b.start = 0
+    b.end = used
+    b.cap = new_cap
+    return 0
+
+
+cdef inline int buf_append(ByteBuf *b, const unsigned char *src, Py_ssize_t n) except -1:
+    buf_reserve(b, n)
+    memcpy(b.data + b.end, src, n)
+    b.end += n
+    return 0
+
+
+cdef inline void buf_consume(ByteBuf *b, Py_ssize_t n) noexcept:
+    """Drop ``n`` bytes from the front; a drained buffer is freed (idle connections hold none)."""
+    b.start += n
+    if b.start >= b.end:
+        buf_release(b)
+
+
+cdef inline Py_ssize_t record_length(const unsigned char *header) noexcept:
+    return (<Py_ssize_t>header[3] << 8) | header[4]
+
+
+cdef inline void write_header(unsigned char *p, int content_type, int version,
+                              Py_ssize_t length) noexcept:
+    p[0] = <unsigned char>content_type
+    p[1] = <unsigned char>(version >> 8)
+    p[2] = <unsigned char>version
+    p[3] = <unsigned char>(length >> 8)
+    p[4] = <unsigned char>length
+
+
+cdef inline object read_view(const unsigned char *p, Py_ssize_t n):
+    return PyMemoryView_FromMemory(<char *>p, n, PyBUF_READ)
+
+
+cdef inline object write_view(unsigned char *p, Py_ssize_t n):
+    return PyMemoryView_FromMemory(<char *>p, n, PyBUF_WRITE)
+
+
+cdef inline object _error(alert, str message):
+    return ProtocolError(alert, message)
+
+
+# --- one direction's protection -----------------------------------------------------------------
+
+cdef class _CipherState:
+    """One traffic key: its AEAD object, static IV and sequence number (RFC 8446 §5.3).
+
+    The AEAD object and its bound methods are made once per key, never per record.
+    """
+
+    cdef object aead
+    cdef object encrypt_into
+    cdef object decrypt_into
+    cdef bytearray nonce          # reused for every record; filled in place
+    cdef unsigned char iv[IV_LEN]
+    cdef uint64_t seq
+    cdef bint exhausted           # every sequence number has been used: no wrap (RFC 8446 §5.3)
+    cdef bint allow_application_data
+    cdef readonly int suite
+
+    def __cinit__(self, int suite, key, iv):
+        cdef const unsigned char[::1] iv_bytes
+        try:
+            aead_class, key_length = _SUITES[suite]
+        except KeyError:
+            raise ValueError(f"unsupported TLS 1.3 cipher suite 0x{suite:04x}") from None
+        key = bytes(key)
+        iv_bytes = bytes(iv)
+        if len(key) != key_length:
+            raise ValueError(
+                f"cipher suite 0x{suite:04x} needs a {key_length}-byte key, got {len(key)} bytes")
+        if iv_bytes.shape[0] != IV_LEN:
+            raise ValueError(f"the IV must be {IV_LEN} bytes, got {iv_bytes.shape[0]}")
+        self.suite = suite
+        self.aead = aead_class(key)
+        self.encrypt_into = self.aead.encrypt_into
+        self.decrypt_into = self.aead.decrypt_into
+        self.nonce = bytearray(IV_LEN)
+        memcpy(self.iv, &iv_bytes[0], IV_LEN)
+        self.seq = 0
+        self.exhausted = False
+        self.allow_application_data = True
+
+    def __dealloc__(self):
+        memset(self.iv, 0, IV_LEN)
+
+    def __repr__(self):
+        return f"<_CipherState suite=0x{self.suite:04x}>"   # never the key or IV
+
+    cdef inline void _make_nonce(self, uint64_t seq) noexcept:
+        """nonce = iv XOR seq, the 64-bit sequence number left-padded to 12 bytes (§5.3)."""
+        cdef unsigned char *n = <unsigned char *>PyByteArray_AS_STRING(self.nonce)
+        cdef int i
+        memcpy(n, self.iv, IV_LEN)
+        for i in range(8):
+            n[IV_LEN - 1 - i] ^= <unsigned char>(seq >> (8 * i))
+
+    cdef int take_sequence_numbers(self, uint64_t count) except -1:
+        """Reserve ``count`` consecutive sequence numbers, refusing to wrap (RFC 8446 §5.3)."""
+        if count == 0:
+            return 0
+        if self.exhausted or (self.seq != 0 and count - 1 > UINT64_MAX - self.seq):
+            raise TLSError(
+                "the sequence number would wrap: 2^64 records were sent under this key "
+                "(RFC 8446 §5.3 requires a KeyUpdate first)",
+                reason="SEQUENCE_NUMBER_EXHAUSTED")
+        self.seq += count
+        if self.seq == 0:
+            self.exhausted = True
+        return 0
+
+    cdef int seal(self, uint64_t seq, const unsigned char *inner, Py_ssize_t inner_len,
+                  object aad, unsigned char *out) except -1:
+        """Encrypt ``inner`` into ``out`` (``inner_len + TAG`` bytes) under sequence ``seq``."""
+        self._make_nonce(seq)
+        self.encrypt_into(self.nonce, read_view(inner, inner_len), aad,
+                          write_view(out, inner_len + TAG))
+        return 0
+
+    cdef int open(self, uint64_t seq, const unsigned char *ciphertext, Py_ssize_t length,
+                  object aad, unsigned char *out) except -1:
+        """Decrypt ``length`` bytes into ``out`` (``length - TAG`` bytes).
+
+        On failure ``out`` is wiped: decrypt_into leaves unauthenticated plaintext there.
+        """
+        if length < TAG:
+            raise _error(_BAD_RECORD_MAC,
+                         f"protected record of {length} bytes is shorter than the AEAD tag")
+        self._make_nonce(seq)
+        try:
+            self.decrypt_into(self.nonce, read_view(ciphertext, length), aad,
+                              write_view(out, length - TAG))
+        except BaseException as exc:
+            memset(out, 0, length - TAG)
+            if isinstance(exc, InvalidTag):
+                raise _error(_BAD_RECORD_MAC,
+                             "record failed authentication (wrong key, sequence number or "
+                             "tampered data)") from None
+            raise
+        return 0
+
+
+# --- the record layer ---------------------------------------------------------------------------
+
+cdef class RecordLayer:
+    """Both directions of one connection's record protection. See the module docstring."""
+
+    cdef _CipherState _write_state        # None: unprotected
+    cdef _CipherState _read_state
+    cdef public int legacy_version
+    cdef public object padding_policy
+    cdef public bint allow_plaintext_alerts
+    cdef Py_ssize_t _write_limit
+    cdef Py_ssize_t _read_limit
+    cdef ByteBuf _in                      # received bytes not yet processed
+    cdef ByteBuf _app                     # opened application data, not yet read
+    cdef ByteBuf _out                     # staged output records
+    cdef Py_ssize_t _seal_from            # _out offset where records awaiting encryption start
+    cdef uint64_t _pending_seq            # sequence number of the first of those records
+    cdef object _control                  # an opened non-application record awaiting next_record
+    cdef int _empty_run
+    cdef object _failure
+    cdef bint _write_closed
+    cdef bint _policy_running             # padding_policy is running: no reentrant writes
+    cdef bytearray _aad                   # the record header, reused as AAD (RFC 8446 §5.2)
+
+    def __cinit__(self):
+        self.legacy_version = 0x0303
+        self.padding_policy = None
+        self.allow_plaintext_alerts = False
+        self._write_limit = MAX_FRAGMENT
+        self._read_limit = MAX_FRAGMENT
+        self._aad = bytearray(HDR)
+
+    def __dealloc__(self):
+        buf_release(&self._in)
+        buf_release(&self._app)
+        buf_release(&self._out)
+
+    def __repr__(self):
+        status = "failed" if self._failure is not None else "open"
+        return (f"<RecordLayer read={self._read_state!r} write={self._write_state!r} "
+                f"{status}>")
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def set_write_key(self, int cipher_suite, key, iv):
+        cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+        self._check_writable()
+        self._check_not_in_policy()
+        self._seal_pending()          # records already written keep the previous key
+        self._write_state = state
+
+    def set_read_key(self, int cipher_suite, key, iv, *, bint allow_application_data=True):
+        cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+        self._check_readable()
+        state.allow_application_data = allow_application_data
+        self._read_state = state
+
+    @property
+    def write_protected(self):
+        return self._write_state is not None
+
+    @property
+    def read_protected(self):
+        return self._read_state is not None
+
+    @property
+    def write_sequence_number(self):
+        return _sequence_number(self._write_state)
+
+    @property
+    def read_sequence_number(self):
+        return _sequence_number(self._read_state)
+
+    @property
+    def write_limit(self):
+        return self._write_limit
+
+    @write_limit.setter
+    def write_limit(self, Py_ssize_t value):
+        self._write_limit = _check_limit(value)
+
+    @property
+    def read_limit(self):
+        return self._read_limit
+
+    @read_limit.setter
+    def read_limit(self, Py_ssize_t value):
+        self._read_limit = _check_limit(value)
+
+    def _set_sequence_numbers(self, *, read=None, write=None):
+        for state, value in ((self._read_state, read), (self._write_state, write)):
+            if value is None:
+                continue
+            if state is None:
+                raise ValueError("no key is set in that direction")
+            if not 0 <= value < 2 ** 64:
+                raise ValueError("a sequence number is a 64-bit unsigned integer")
+            self._check_not_in_policy()
+            self._seal_pending()
+            (<_CipherState>state).seq = value
+            (<_CipherState>state).exhausted = False
+
+    # --- output ---------------------------------------------------------------------------------
+
+    def write(self, int content_type, data):
+        cdef Py_buffer view
+        self._check_writable()
+        if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
+            raise ValueError(f"unknown TLS content type {content_type}")
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            self._write(content_type, <const unsigned char *>view.buf, view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def write_alert(self, int level, int description):
+        cdef unsigned char alert[2]
+        if self._write_closed:
+            self._check_writable()
+        alert[0] = <unsigned char>level
+        alert[1] = <unsigned char>description
+        self._write(CT_ALERT, alert, 2)
+        if level == 2 or self._failure is not None:
+            self._write_closed = True
+
+    def data_to_send(self):
+        cdef Py_ssize_t total = buf_len(&self._out)
+        self._check_not_in_policy()
+        if total == 0:
+            return b""
+        result = PyBytes_FromStringAndSize(NULL, total)
+        # The bytes object is new and not yet shared: filling it in place is how the C API
+        # intends PyBytes_FromStringAndSize(NULL, n) to be used.
+        self._emit(<unsigned char *>PyBytes_AS_STRING(result))
+        buf_release(&self._out)
+        self._seal_from = 0
+        return result
+
+    @property
+    def bytes_to_send(self):
+        return buf_len(&self._out)
+
+    cdef int _write(self, int content_type, const unsigned char *data, Py_ssize_t n) except -1:
+        self._check_not_in_policy()
+        if n == 0 and content_type != CT_APPLICATION_DATA:
+            raise ValueError("zero-length handshake, alert or change_cipher_spec records must "
+                             "not be sent (RFC 8446 §5.1)")
+        if self._write_state is None or content_type == CT_CHANGE_CIPHER_SPEC:
+            # change_cipher_spec is never protected in TLS 1.3 (RFC 8446 §5).
+            if content_type == CT_APPLICATION_DATA:
+                raise ValueError("application data cannot be sent before a write key is set")
+            return self._stage_plaintext(content_type, data, n)
+        return self._stage_protected(content_type, data, n)
+
+    cdef int _stage_plaintext(self, int content_type, const unsigned char *data,
+                              Py_ssize_t n) except -1:
+        cdef Py_ssize_t limit = self._write_limit
+        cdef Py_ssize_t records = (n + limit - 1) // limit
+        cdef Py_ssize_t chunk
+        cdef unsigned char *p
+        self._seal_pending()          # keep wire order: pending records go out first
+        buf_reserve(&self._out, n + records * HDR)
+        while n > 0:
+            chunk = n if n < limit else limit
+            p = self._out.data + self._out.end
+            write_header(p, content_type, self.legacy_version, chunk)
+            memcpy(p + HDR, data, chunk)
+            self._out.end += HDR + chunk
+            data += chunk
+            n -= chunk
+        self._seal_from = self._out.end
+        return 0
+
+    cdef int _stage_protected(self, int content_type, const unsigned char *data,
+                              Py_ssize_t n) except -1:
+        """Lay out TLSInnerPlaintext records (RFC 8446 §5.2) awaiting encryption.
+
+        The padding policy runs first, before any state is touched, so whatever it does
+        (raise, or call back into this layer) cannot leave half a write behind.
+        """
+        cdef _CipherState state
+        cdef Py_ssize_t limit = self._write_limit
+        cdef Py_ssize_t records = 1 if n == 0 else (n + limit - 1) // limit
+        cdef Py_ssize_t index, chunk, padding, inner, total
+        cdef unsigned char *p
+        cdef list paddings = None
+        if self.padding_policy is not None:
+            paddings = self._ask_padding_policy(content_type, n, limit, records)
+            total = sum(paddings)
+        else:
+            total = 0
+        state = self._write_state
+        buf_reserve(&self._out, n + total + records * (HDR + 1 + TAG))
+        if self._seal_from == self._out.end:
+            self._pending_seq = state.seq
+        state.take_sequence_numbers(records)
+        for index in range(records):
+            chunk = n if n < limit else limit
+            padding = 0 if paddings is None else paddings[index]
+            inner = chunk + 1 + padding
+            p = self._out.data + self._out.end
+            write_header(p, CT_APPLICATION_DATA, 0x0303, inner + TAG)
+            memcpy(p + HDR, data, chunk)
+            p[HDR + chunk] = <unsigned char>content_type
+            if padding:
+                memset(p + HDR + chunk + 1, 0, padding)
+            self._out.end += HDR + inner + TAG
+            data += chunk
+            n -= chunk
+        return 0
+
+    cdef list _ask_padding_policy(self, int content_type, Py_ssize_t n, Py_ssize_t limit,
+                                  Py_ssize_t records):
+        """Padding per record (RFC 8446 §5.4), clamped so TLSInnerPlaintext <= limit + 1."""
+        cdef Py_ssize_t index, chunk
+        cdef list paddings = []
+        cdef object policy = self.padding_policy
+        self._policy_running = True
+        try:
+            for index in range(records):
+                chunk = n - index * limit
+                if chunk > limit:
+                    chunk = limit
+                paddings.append(_clamp_padding(policy(content_type, chunk),
+                                               limit - chunk))
+        finally:
+            self._policy_running = False
+        return paddings
+
+    cdef int _emit(self, unsigned char *dst) except -1:
+        """Copy the staged output to ``dst``, encrypting the records that await it."""
+        cdef unsigned char *src = self._out.data + self._out.start
+        cdef Py_ssize_t end = buf_len(&self._out)
+        cdef Py_ssize_t pos = self._seal_from - self._out.start
+        cdef Py_ssize_t length
+        cdef uint64_t seq = self._pending_seq
+        cdef _CipherState state = self._write_state
+        cdef unsigned char *aad = <unsigned char *>PyByteArray_AS_STRING(self._aad)
+        memcpy(dst, src, pos)
+        while pos < end:
+            length = record_length(src + pos)
+            memcpy(dst + pos, src + pos, HDR)
+            memcpy(aad, src + pos, HDR)
+            state.seal(seq, src + pos + HDR, length - TAG, self._aad, dst + pos + HDR)
+            seq += 1
+            pos += HDR + length
+        return 0
+
+    cdef int _seal_pending(self) except -1:
+        """Encrypt staged records now, in place of their plaintext (before a key change)."""
+        cdef unsigned char *sealed
+        cdef Py_ssize_t size
+        cdef Py_ssize_t total = buf_len(&self._out)
+        if self._seal_from == self._out.end:
+            return 0
+        sealed = block_take(total, &size)
+        try:
+            self._emit(sealed)
+        except BaseException:
+            block_give(sealed, size)
+            raise
+        buf_release(&self._out)
+        self._out.data = sealed
+        self._out.end = total
+        self._out.cap = size
+        self._seal_from = total
+        return 0
+
+    # --- input ----------------------------------------------------------------------------------
+
+    def receive_data(self, data):
+        cdef Py_buffer view
+        cdef Py_ssize_t consumed
+        self._check_readable()
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            if view.len == 0:
+                return
+            if self._control is not None or buf_len(&self._in):
+                buf_append(&self._in, <const unsigned char *>view.buf, view.len)
+                if self._control is None:
+                    self._process_buffered()
+            else:
+                consumed = self._process(<const unsigned char *>view.buf, view.len)
+                if consumed < view.len:
+                    buf_append(&self._in, <const unsigned char *>view.buf + consumed,
+                               view.len - consumed)
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        finally:
+            PyBuffer_Release(&view)
+
+    def next_record(self):
+        self._check_readable()
+        if self._control is None and buf_len(&self._in):
+            try:
+                self._process_buffered()
+            except ProtocolError as exc:
+                self._fail(exc)
+                raise
+        record = self._control
+        self._control = None
+        return record
+
+    def pending(self):
+        return buf_len(&self._app)
+
+    def read(self, Py_ssize_t max_bytes=-1):
+        cdef Py_ssize_t available = buf_len(&self._app)
+        self._check_readable()
+        if max_bytes < 0 or max_bytes > available:
+            max_bytes = available
+        if max_bytes == 0:
+            return b""
+        result = PyBytes_FromStringAndSize(<char *>self._app.data + self._app.start, max_bytes)
+        buf_consume(&self._app, max_bytes)
+        return result
+
+    def read_into(self, buffer, Py_ssize_t nbytes=0):
+        cdef Py_buffer view
+        cdef Py_ssize_t n
+        self._check_readable()
+        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
+        try:
+            if nbytes < 0:
+                raise ValueError("negative buffersize in read_into")
+            n = view.len if nbytes == 0 or nbytes > view.len else nbytes
+            if n > buf_len(&self._app):
+                n = buf_len(&self._app)
+            if n:
+                memcpy(view.buf, self._app.data + self._app.start, n)
+                buf_consume(&self._app, n)
+            return n
+        finally:
+            PyBuffer_Release(&view)
+
+    @property
+    def buffered_input(self):
+        return buf_len(&self._in)
+
+    cdef int _process_buffered(self) except -1:
+        cdef Py_ssize_t consumed = self._process(self._in.data + self._in.start, buf_len(&self._in))
+        buf_consume(&self._in, consumed)
+        return 0
+
+    cdef Py_ssize_t _process(self, const unsigned char *data, Py_ssize_t n) except -1:
+        """Open complete records from ``data``: application data into the plaintext buffer,
+        until one other record has been taken out into ``_control`` (processing must stop
+        there: the caller may change keys after it). Returns the bytes consumed."""
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t length
+        cdef const unsigned char *record
+        cdef bint protected = self._read_state is not None
+        cdef bint reserved = False
+        while n - pos >= HDR:
+            record = data + pos
+            length = record_length(record)
+            self._check_header(record[0], length)
+            if n - pos < HDR + length:
+                break
+            if protected and record[0] == CT_APPLICATION_DATA:
+                if not reserved:
+                    # One allocation for every record here: plaintext is shorter than ciphertext.
+                    buf_reserve(&self._app, n - pos)
+                    reserved = True
+                pos += HDR + length
+                if self._open_protected(record, length):
+                    break
+            else:
+                pos += HDR + length
+                self._take_plaintext(record, length)
+                break
+        if reserved and buf_len(&self._app) == 0:
+            buf_release(&self._app)
+        return pos
+
+    cdef int _check_header(self, int content_type, Py_ssize_t length) except -1:
+        """Reject a header as soon as it is seen, before its body is buffered (RFC 8446 §5.1-2)."""
+        if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
+            raise _error(_UNEXPECTED, f"unknown record content type {content_type}")
+        if self._read_state is not None and content_type == CT_APPLICATION_DATA:
+            if length > self._read_limit + MAX_EXPANSION:
+                raise _error(_RECORD_OVERFLOW,
+                             f"protected record of {length} bytes exceeds the limit of "
+                             f"{self._read_limit + MAX_EXPANSION} bytes (RFC 8446 §5.2)")
+        elif length > MAX_FRAGMENT:
+            raise _error(_RECORD_OVERFLOW,
+                         f"record of {length} bytes exceeds the 2^14-byte limit (RFC 8446 §5.1)")
+        return 0
+
+    cdef int _open_protected(self, const unsigned char *record, Py_ssize_t length) except -1:
+        """Decrypt one TLSCiphertext; returns 1 if it held a non-application record."""
+        cdef _CipherState state = self._read_state
+        cdef unsigned char *out
+        cdef Py_ssize_t inner
+        cdef int content_type
+        if state.exhausted:
+            raise _error(_UNEXPECTED, "the peer sent more than 2^64 records under one key "
+                                      "(RFC 8446 §5.3)")
+        buf_reserve(&self._app, length)
+        out = self._app.data + self._app.end
+        memcpy(PyByteArray_AS_STRING(self._aad), record, HDR)
+        state.open(state.seq, record + HDR, length, self._aad, out)
+        state.seq += 1
+        if state.seq == 0:
+            state.exhausted = True
+        # TLSInnerPlaintext = content || type || zeros: the type is the last non-zero byte (§5.4).
+        inner = length - TAG
+        if inner > self._read_limit + 1:
+            raise _error(_RECORD_OVERFLOW,
+                         f"inner plaintext of {inner} bytes exceeds the limit of "
+                         f"{self._read_limit + 1} bytes (RFC 8446 §5.4)")
+        while inner > 0 and out[inner - 1] == 0:
+            inner -= 1
+        if inner == 0:
+            raise _error(_UNEXPECTED, "protected record has no content type (all zeros, "
+                                      "RFC 8446 §5.4)")
+        inner -= 1
+        content_type = out[inner]
+        if content_type == CT_APPLICATION_DATA:
+            if not state.allow_application_data:
+                raise _error(_UNEXPECTED, "application data under handshake traffic keys")
+            if inner == 0:
+                self._empty_run += 1
+                if self._empty_run > EMPTY_RECORD_LIMIT:
+                    raise _error(_UNEXPECTED, f"more than {EMPTY_RECORD_LIMIT} consecutive "
+                                              "empty records")
+            else:
+                self._empty_run = 0
+                self._app.end += inner
+            return 0
+        if content_type != CT_HANDSHAKE and content_type != CT_ALERT:
+            raise _error(_UNEXPECTED, f"protected record of content type {content_type} "
+                                      "(RFC 8446 §5)")
+        if inner == 0:
+            raise _error(_UNEXPECTED, f"empty {_type_name(content_type)} record (RFC 8446 §5.1)")
+        self._empty_run = 0
+        self._control = (content_type, PyBytes_FromStringAndSize(<char *>out, inner))
+        memset(out, 0, inner)
+        return 1
+
+    cdef int _take_plaintext(self, const unsigned char *record, Py_ssize_t length) except -1:
+        """An unprotected record: only handshake, alert or change_cipher_spec (RFC 8446 §5)."""
+        cdef int content_type = record[0]
+        cdef bint protected = self._read_state is not None
+        if content_type == CT_APPLICATION_DATA:
+            raise _error(_UNEXPECTED, "application data before any read key is set")
+        if content_type == CT_CHANGE_CIPHER_SPEC:
+            # Middlebox compatibility: one unprotected byte 0x01, dropped by the handshake (§5).
+            if length != 1 or record[HDR] != 1:
+                raise _error(_UNEXPECTED, "change_cipher_spec must be the single byte 0x01")
+        elif protected and not (content_type == CT_ALERT and self.allow_plaintext_alerts):
+            raise _error(_UNEXPECTED,
+                         f"unprotected {_type_name(content_type)} record after keys were set")
+        elif length == 0:
+            raise _error(_UNEXPECTED, f"empty {_type_name(content_type)} record (RFC 8446 §5.1)")
+        self._empty_run = 0
+        self._control = (content_type, PyBytes_FromStringAndSize(<char *>record + HDR, length))
+        return 0
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def error(self):
+        return self._failure
+
+    def buffer_capacities(self):
+        return (self._in.cap, self._app.cap, self._out.cap)
+
+    cdef int _fail(self, exc) except -1:
+        """Make the failure sticky and drop what was received: nothing after it may be used."""
+        self._failure = exc
+        self._control = None
+        if self._app.data != NULL:
+            memset(self._app.data, 0, self._app.cap)
+        buf_release(&self._in)
+        buf_release(&self._app)
+        return 0
+
+    cdef int _check_readable(self) except -1:
+        if self._failure is not None:
+            raise self._failure.with_traceback(None)
+        return 0
+
+    cdef int _check_not_in_policy(self) except -1:
+        if self._policy_running:
+            raise RuntimeError("padding_policy must not write to, flush or rekey its own "
+                               "RecordLayer")
+        return 0
+
+    cdef int _check_writable(self) except -1:
+        self._check_readable()
+        if self._write_closed:
+            raise TLSError("the write side is closed: a fatal alert was sent",
+                           reason="WRITE_SIDE_CLOSED")
+        return 0
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+cdef object _sequence_number(_CipherState state):
+    if state is None:
+        return 0
+    if state.exhausted:
+        return 2 ** 64
+    return state.seq
+
+
+cdef Py_ssize_t _check_limit(Py_ssize_t value) except -1:
+    if not 1 <= value <= MAX_FRAGMENT:
+        raise ValueError(f"a record limit is between 1 and {MAX_FRAGMENT} bytes, got {value}")
+    return value
+
+
+cdef Py_ssize_t _clamp_padding(object requested, Py_ssize_t most) except -1:
+    cdef Py_ssize_t padding = requested
+    if padding < 0:
+        raise ValueError(f"padding_policy returned {padding}; padding cannot be negative")
+    return padding if padding < most else most
+
+
+cdef str _type_name(int content_type):
+    return {CT_CHANGE_CIPHER_SPEC: "change_cipher_spec", CT_ALERT: "alert",
+            CT_HANDSHAKE: "handshake"}.get(content_type, str(content_type))
+
+
+def aead_seal(int cipher_suite, key, iv, uint64_t sequence_number, aad, plaintext):
+    cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+    cdef const unsigned char[::1] data = bytes(plaintext)
+    cdef Py_ssize_t n = data.shape[0]
+    result = PyBytes_FromStringAndSize(NULL, n + TAG)
+    state.seal(sequence_number, &data[0] if n else <const unsigned char *>b"", n, bytes(aad),
+               <unsigned char *>PyBytes_AS_STRING(result))
+    return result
+
+
+def aead_open(int cipher_suite, key, iv, uint64_t sequence_number, aad, ciphertext):
+    cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+    cdef const unsigned char[::1] data = bytes(ciphertext)
+    cdef Py_ssize_t n = data.shape[0]
+    if n < TAG:
+        raise _error(_BAD_RECORD_MAC, f"ciphertext of {n} bytes is shorter than the AEAD tag")
+    result = PyBytes_FromStringAndSize(NULL, n - TAG)
+    state.open(sequence_number, &data[0], n, bytes(aad),
+               <unsigned char *>PyBytes_AS_STRING(result))
+    return result

@@ -1,0 +1,43 @@
+"""cytls exceptions.
+
+They subclass the standard library's ``ssl.SSLError`` so that code written against the ``ssl``
+module (``except ssl.SSLError``) keeps working when it is handed cytls. Messages say what went
+wrong in words; they never contain key material or plaintext.
+"""
+
+import ssl
+
+from cytls.wire.enums import AlertDescription
+
+__all__ = ["ProtocolError", "TLSError"]
+
+
+class TLSError(ssl.SSLError):
+    """Base class of every error cytls raises.
+
+    ``reason`` and ``library`` are filled in like OpenSSL's so that code inspecting
+    ``ssl.SSLError.reason`` gets a meaningful value.
+    """
+
+    def __init__(self, message: str, *, reason: str = "TLS_ERROR") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.library = "SSL"
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else self.reason
+
+
+class ProtocolError(TLSError):
+    """The peer sent something the protocol forbids; the connection is over.
+
+    ``alert`` is the fatal alert (RFC 8446 §6.2) that must be, or has been, sent to the peer.
+    """
+
+    def __init__(self, alert: AlertDescription | int, message: str) -> None:
+        self.alert = AlertDescription(alert)
+        super().__init__(f"{self.alert.name}: {message}", reason=self.alert.name.upper())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        message = str(self.args[0]).split(": ", 1)[-1]
+        return (type(self), (int(self.alert), message))

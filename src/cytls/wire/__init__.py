@@ -1,0 +1,1 @@
+"""The TLS wire format: stateless codecs, message types and registry values."""
