@@ -32,9 +32,8 @@ from libc.string cimport memcpy, memmove, memset
 
 
 cdef extern from "Python.h":
-    object PyMemoryView_FromMemory(char *mem, Py_ssize_t size, int flags)
-    int PyBUF_READ
-    int PyBUF_WRITE
+    int PyBuffer_FillInfo(Py_buffer *view, object obj, void *buf, Py_ssize_t len, int readonly,
+                          int flags) except -1
 
 
 from cryptography.exceptions import InvalidTag
@@ -215,12 +214,31 @@ cdef inline void write_header(unsigned char *p, int content_type, int version,
     p[4] = <unsigned char>length
 
 
-cdef inline object read_view(const unsigned char *p, Py_ssize_t n):
-    return PyMemoryView_FromMemory(<char *>p, n, PyBUF_READ)
+cdef class _Window:
+    """A reusable buffer-protocol view of record-layer memory, handed to the AEAD calls.
+
+    A memoryview per call would be two allocations (and GC-tracked objects) per record; a
+    window is pointed at the next span instead. It is only exported for the duration of one
+    ``encrypt_into``/``decrypt_into`` call, which releases it before returning.
+    """
+
+    cdef char *ptr
+    cdef Py_ssize_t length
+    cdef bint writable
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        if (flags & PyBUF_WRITABLE) and not self.writable:
+            raise BufferError("this record-layer window is read-only")
+        PyBuffer_FillInfo(view, self, self.ptr, self.length, not self.writable, flags)
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
 
 
-cdef inline object write_view(unsigned char *p, Py_ssize_t n):
-    return PyMemoryView_FromMemory(<char *>p, n, PyBUF_WRITE)
+cdef inline _Window point(_Window window, const unsigned char *p, Py_ssize_t n):
+    window.ptr = <char *>p
+    window.length = n
+    return window
 
 
 cdef inline object _error(alert, str message):
@@ -239,6 +257,8 @@ cdef class _CipherState:
     cdef object encrypt_into
     cdef object decrypt_into
     cdef bytearray nonce          # reused for every record; filled in place
+    cdef _Window source           # what the AEAD reads
+    cdef _Window target           # where the AEAD writes
     cdef unsigned char iv[IV_LEN]
     cdef uint64_t seq
     cdef bint exhausted           # every sequence number has been used: no wrap (RFC 8446 §5.3)
@@ -263,6 +283,9 @@ cdef class _CipherState:
         self.encrypt_into = self.aead.encrypt_into
         self.decrypt_into = self.aead.decrypt_into
         self.nonce = bytearray(IV_LEN)
+        self.source = _Window()
+        self.target = _Window()
+        self.target.writable = True
         memcpy(self.iv, &iv_bytes[0], IV_LEN)
         self.seq = 0
         self.exhausted = False
@@ -300,8 +323,8 @@ cdef class _CipherState:
                   object aad, unsigned char *out) except -1:
         """Encrypt ``inner`` into ``out`` (``inner_len + TAG`` bytes) under sequence ``seq``."""
         self._make_nonce(seq)
-        self.encrypt_into(self.nonce, read_view(inner, inner_len), aad,
-                          write_view(out, inner_len + TAG))
+        self.encrypt_into(self.nonce, point(self.source, inner, inner_len), aad,
+                          point(self.target, out, inner_len + TAG))
         return 0
 
     cdef int open(self, uint64_t seq, const unsigned char *ciphertext, Py_ssize_t length,
@@ -315,8 +338,8 @@ cdef class _CipherState:
                          f"protected record of {length} bytes is shorter than the AEAD tag")
         self._make_nonce(seq)
         try:
-            self.decrypt_into(self.nonce, read_view(ciphertext, length), aad,
-                              write_view(out, length - TAG))
+            self.decrypt_into(self.nonce, point(self.source, ciphertext, length), aad,
+                              point(self.target, out, length - TAG))
         except BaseException as exc:
             memset(out, 0, length - TAG)
             if isinstance(exc, InvalidTag):
