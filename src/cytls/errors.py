@@ -9,7 +9,7 @@ import ssl
 
 from cytls.wire.enums import AlertDescription
 
-__all__ = ["ProtocolError", "TLSError"]
+__all__ = ["AlertReceived", "CertificateError", "ProtocolError", "TLSError"]
 
 
 class TLSError(ssl.SSLError):
@@ -41,3 +41,49 @@ class ProtocolError(TLSError):
     def __reduce__(self) -> tuple[object, ...]:
         message = str(self.args[0]).split(": ", 1)[-1]
         return (type(self), (int(self.alert), message))
+
+
+class CertificateError(ProtocolError, ssl.SSLCertVerificationError):
+    """The peer's certificate chain failed verification.
+
+    ``alert`` is the alert sent (bad_certificate, unknown_ca, certificate_expired, ...);
+    ``verify_code``/``verify_message`` mirror ``ssl.SSLCertVerificationError`` (OpenSSL's
+    X509_V_ERR_* numbers where one applies).
+    """
+
+    def __init__(
+        self,
+        alert: AlertDescription | int,
+        message: str,
+        *,
+        verify_code: int = 0,
+        verify_message: str = "",
+    ) -> None:
+        super().__init__(alert, message)
+        self.verify_code = verify_code
+        self.verify_message = verify_message or message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        args = super().__reduce__()[1]
+        return (_rebuild_certificate_error, (*args, self.verify_code, self.verify_message))
+
+
+def _rebuild_certificate_error(
+    alert: int, message: str, verify_code: int, verify_message: str
+) -> CertificateError:
+    return CertificateError(alert, message, verify_code=verify_code, verify_message=verify_message)
+
+
+class AlertReceived(TLSError):
+    """The peer sent a fatal alert (or an unexpected warning); ``alert`` says which."""
+
+    def __init__(self, alert: AlertDescription | int) -> None:
+        try:
+            self.alert: AlertDescription | int = AlertDescription(alert)
+            name = self.alert.name
+        except ValueError:
+            self.alert = alert
+            name = f"alert {alert}"
+        super().__init__(
+            f"the peer sent a fatal {name} alert", reason=f"TLSV1_ALERT_{name.upper()}"
+        )
