@@ -55,6 +55,8 @@ cdef enum:
     MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
     EMPTY_RECORD_LIMIT = 32           # as OpenSSL's MAX_EMPTY_RECORDS
     MIN_BUFFER = 256
+    READING = 1                       # RecordLayer._busy bits
+    WRITING = 2
 
 
 CHANGE_CIPHER_SPEC = CT_CHANGE_CIPHER_SPEC
@@ -87,8 +89,9 @@ _RECORD_OVERFLOW = AlertDescription.record_overflow
 #
 # Buffers are released when drained, so an idle connection holds none. Large blocks released
 # that way go to a small process-wide cache instead of straight back to malloc: a 1 MiB write
-# would otherwise get fresh pages (and a page fault per 4 KiB) on every call. All of this runs
-# with the GIL held.
+# would otherwise get fresh pages (and a page fault per 4 KiB) on every call. block_take and
+# block_give never call into Python, so the GIL makes each of them atomic (the module is not
+# declared free-threading compatible, so the GIL stays on).
 
 cdef enum:
     CACHE_SLOTS = 8
@@ -257,6 +260,7 @@ cdef class _CipherState:
     cdef object encrypt_into
     cdef object decrypt_into
     cdef bytearray nonce          # reused for every record; filled in place
+    cdef bytearray aad            # the record header, the AAD of TLS 1.3 records (§5.2)
     cdef _Window source           # what the AEAD reads
     cdef _Window target           # where the AEAD writes
     cdef unsigned char iv[IV_LEN]
@@ -283,6 +287,7 @@ cdef class _CipherState:
         self.encrypt_into = self.aead.encrypt_into
         self.decrypt_into = self.aead.decrypt_into
         self.nonce = bytearray(IV_LEN)
+        self.aad = bytearray(HDR)
         self.source = _Window()
         self.target = _Window()
         self.target.writable = True
@@ -293,6 +298,8 @@ cdef class _CipherState:
 
     def __dealloc__(self):
         memset(self.iv, 0, IV_LEN)
+        if self.nonce is not None:
+            memset(PyByteArray_AS_STRING(self.nonce), 0, IV_LEN)   # iv XOR seq reveals the IV
 
     def __repr__(self):
         return f"<_CipherState suite=0x{self.suite:04x}>"   # never the key or IV
@@ -371,8 +378,7 @@ cdef class RecordLayer:
     cdef int _empty_run
     cdef object _failure
     cdef bint _write_closed
-    cdef bint _policy_running             # padding_policy is running: no reentrant writes
-    cdef bytearray _aad                   # the record header, reused as AAD (RFC 8446 §5.2)
+    cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
 
     def __cinit__(self):
         self.legacy_version = 0x0303
@@ -380,7 +386,6 @@ cdef class RecordLayer:
         self.allow_plaintext_alerts = False
         self._write_limit = MAX_FRAGMENT
         self._read_limit = MAX_FRAGMENT
-        self._aad = bytearray(HDR)
 
     def __dealloc__(self):
         buf_release(&self._in)
@@ -396,16 +401,23 @@ cdef class RecordLayer:
 
     def set_write_key(self, int cipher_suite, key, iv):
         cdef _CipherState state = _CipherState(cipher_suite, key, iv)
-        self._check_writable()
-        self._check_not_in_policy()
-        self._seal_pending()          # records already written keep the previous key
-        self._write_state = state
+        self._claim(WRITING)
+        try:
+            self._check_writable()
+            self._seal_pending()          # records already written keep the previous key
+            self._write_state = state
+        finally:
+            self._busy &= ~WRITING
 
     def set_read_key(self, int cipher_suite, key, iv, *, bint allow_application_data=True):
         cdef _CipherState state = _CipherState(cipher_suite, key, iv)
-        self._check_readable()
-        state.allow_application_data = allow_application_data
-        self._read_state = state
+        self._claim(READING)
+        try:
+            self._check_readable()
+            state.allow_application_data = allow_application_data
+            self._read_state = state
+        finally:
+            self._busy &= ~READING
 
     @property
     def write_protected(self):
@@ -440,17 +452,22 @@ cdef class RecordLayer:
         self._read_limit = _check_limit(value)
 
     def _set_sequence_numbers(self, *, read=None, write=None):
-        for state, value in ((self._read_state, read), (self._write_state, write)):
-            if value is None:
-                continue
-            if state is None:
-                raise ValueError("no key is set in that direction")
-            if not 0 <= value < 2 ** 64:
-                raise ValueError("a sequence number is a 64-bit unsigned integer")
-            self._check_not_in_policy()
+        cdef uint64_t read_value = 0, write_value = 0
+        if read is not None:
+            read_value = _check_sequence_number(self._read_state, read)
+        if write is not None:
+            write_value = _check_sequence_number(self._write_state, write)
+        self._claim(READING | WRITING)
+        try:
             self._seal_pending()
-            (<_CipherState>state).seq = value
-            (<_CipherState>state).exhausted = False
+            if read is not None:
+                self._read_state.seq = read_value
+                self._read_state.exhausted = False
+            if write is not None:
+                self._write_state.seq = write_value
+                self._write_state.exhausted = False
+        finally:
+            self._busy &= ~(READING | WRITING)
 
     # --- output ---------------------------------------------------------------------------------
 
@@ -461,7 +478,11 @@ cdef class RecordLayer:
             raise ValueError(f"unknown TLS content type {content_type}")
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
-            self._write(content_type, <const unsigned char *>view.buf, view.len)
+            self._claim(WRITING)
+            try:
+                self._write(content_type, <const unsigned char *>view.buf, view.len, False)
+            finally:
+                self._busy &= ~WRITING
         finally:
             PyBuffer_Release(&view)
 
@@ -471,29 +492,37 @@ cdef class RecordLayer:
             self._check_writable()
         alert[0] = <unsigned char>level
         alert[1] = <unsigned char>description
-        self._write(CT_ALERT, alert, 2)
+        self._claim(WRITING)
+        try:
+            self._write(CT_ALERT, alert, 2, True)
+        finally:
+            self._busy &= ~WRITING
         if level == 2 or self._failure is not None:
             self._write_closed = True
 
     def data_to_send(self):
-        cdef Py_ssize_t total = buf_len(&self._out)
-        self._check_not_in_policy()
-        if total == 0:
-            return b""
-        result = PyBytes_FromStringAndSize(NULL, total)
-        # The bytes object is new and not yet shared: filling it in place is how the C API
-        # intends PyBytes_FromStringAndSize(NULL, n) to be used.
-        self._emit(<unsigned char *>PyBytes_AS_STRING(result))
-        buf_release(&self._out)
-        self._seal_from = 0
-        return result
+        cdef Py_ssize_t total
+        self._claim(WRITING)
+        try:
+            total = buf_len(&self._out)
+            if total == 0:
+                return b""
+            result = PyBytes_FromStringAndSize(NULL, total)
+            # The bytes object is new and not yet shared: filling it in place is how the C API
+            # intends PyBytes_FromStringAndSize(NULL, n) to be used.
+            self._emit(<unsigned char *>PyBytes_AS_STRING(result))
+            buf_release(&self._out)
+            self._seal_from = 0
+            return result
+        finally:
+            self._busy &= ~WRITING
 
     @property
     def bytes_to_send(self):
         return buf_len(&self._out)
 
-    cdef int _write(self, int content_type, const unsigned char *data, Py_ssize_t n) except -1:
-        self._check_not_in_policy()
+    cdef int _write(self, int content_type, const unsigned char *data, Py_ssize_t n,
+                    bint final_alert) except -1:
         if n == 0 and content_type != CT_APPLICATION_DATA:
             raise ValueError("zero-length handshake, alert or change_cipher_spec records must "
                              "not be sent (RFC 8446 §5.1)")
@@ -502,7 +531,7 @@ cdef class RecordLayer:
             if content_type == CT_APPLICATION_DATA:
                 raise ValueError("application data cannot be sent before a write key is set")
             return self._stage_plaintext(content_type, data, n)
-        return self._stage_protected(content_type, data, n)
+        return self._stage_protected(content_type, data, n, final_alert)
 
     cdef int _stage_plaintext(self, int content_type, const unsigned char *data,
                               Py_ssize_t n) except -1:
@@ -524,7 +553,7 @@ cdef class RecordLayer:
         return 0
 
     cdef int _stage_protected(self, int content_type, const unsigned char *data,
-                              Py_ssize_t n) except -1:
+                              Py_ssize_t n, bint final_alert) except -1:
         """Lay out TLSInnerPlaintext records (RFC 8446 §5.2) awaiting encryption.
 
         The padding policy runs first, before any state is touched, so whatever it does
@@ -539,6 +568,8 @@ cdef class RecordLayer:
         if self.padding_policy is not None:
             paddings = self._ask_padding_policy(content_type, n, limit, records)
             total = sum(paddings)
+            if self._failure is not None and not final_alert:
+                raise self._failure.with_traceback(None)   # the policy made the read side fail
         else:
             total = 0
         state = self._write_state
@@ -567,16 +598,11 @@ cdef class RecordLayer:
         cdef Py_ssize_t index, chunk
         cdef list paddings = []
         cdef object policy = self.padding_policy
-        self._policy_running = True
-        try:
-            for index in range(records):
-                chunk = n - index * limit
-                if chunk > limit:
-                    chunk = limit
-                paddings.append(_clamp_padding(policy(content_type, chunk),
-                                               limit - chunk))
-        finally:
-            self._policy_running = False
+        for index in range(records):
+            chunk = n - index * limit
+            if chunk > limit:
+                chunk = limit
+            paddings.append(_clamp_padding(policy(content_type, chunk), limit - chunk))
         return paddings
 
     cdef int _emit(self, unsigned char *dst) except -1:
@@ -587,13 +613,13 @@ cdef class RecordLayer:
         cdef Py_ssize_t length
         cdef uint64_t seq = self._pending_seq
         cdef _CipherState state = self._write_state
-        cdef unsigned char *aad = <unsigned char *>PyByteArray_AS_STRING(self._aad)
+        cdef unsigned char *aad = <unsigned char *>PyByteArray_AS_STRING(state.aad)
         memcpy(dst, src, pos)
         while pos < end:
             length = record_length(src + pos)
             memcpy(dst + pos, src + pos, HDR)
             memcpy(aad, src + pos, HDR)
-            state.seal(seq, src + pos + HDR, length - TAG, self._aad, dst + pos + HDR)
+            state.seal(seq, src + pos + HDR, length - TAG, state.aad, dst + pos + HDR)
             seq += 1
             pos += HDR + length
         return 0
@@ -626,6 +652,11 @@ cdef class RecordLayer:
         self._check_readable()
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
+            self._claim(READING)
+        except BaseException:
+            PyBuffer_Release(&view)
+            raise
+        try:
             if view.len == 0:
                 return
             if self._control is not None or buf_len(&self._in):
@@ -641,42 +672,57 @@ cdef class RecordLayer:
             self._fail(exc)
             raise
         finally:
+            self._busy &= ~READING
             PyBuffer_Release(&view)
 
     def next_record(self):
         self._check_readable()
-        if self._control is None and buf_len(&self._in):
-            try:
+        self._claim(READING)
+        try:
+            if self._control is None and buf_len(&self._in):
                 self._process_buffered()
-            except ProtocolError as exc:
-                self._fail(exc)
-                raise
-        record = self._control
-        self._control = None
-        return record
+            record = self._control
+            self._control = None
+            return record
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        finally:
+            self._busy &= ~READING
 
     def pending(self):
         return buf_len(&self._app)
 
     def read(self, Py_ssize_t max_bytes=-1):
-        cdef Py_ssize_t available = buf_len(&self._app)
+        cdef Py_ssize_t available
         self._check_readable()
-        if max_bytes < 0 or max_bytes > available:
-            max_bytes = available
-        if max_bytes == 0:
-            return b""
-        result = PyBytes_FromStringAndSize(<char *>self._app.data + self._app.start, max_bytes)
-        buf_consume(&self._app, max_bytes)
-        return result
+        self._claim(READING)
+        try:
+            available = buf_len(&self._app)
+            if max_bytes < 0 or max_bytes > available:
+                max_bytes = available
+            if max_bytes == 0:
+                return b""
+            result = PyBytes_FromStringAndSize(<char *>self._app.data + self._app.start,
+                                               max_bytes)
+            buf_consume(&self._app, max_bytes)
+            return result
+        finally:
+            self._busy &= ~READING
 
     def read_into(self, buffer, Py_ssize_t nbytes=0):
         cdef Py_buffer view
         cdef Py_ssize_t n
         self._check_readable()
+        if nbytes < 0:
+            raise ValueError("negative buffersize in read_into")
         PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
         try:
-            if nbytes < 0:
-                raise ValueError("negative buffersize in read_into")
+            self._claim(READING)
+        except BaseException:
+            PyBuffer_Release(&view)
+            raise
+        try:
             n = view.len if nbytes == 0 or nbytes > view.len else nbytes
             if n > buf_len(&self._app):
                 n = buf_len(&self._app)
@@ -685,6 +731,7 @@ cdef class RecordLayer:
                 buf_consume(&self._app, n)
             return n
         finally:
+            self._busy &= ~READING
             PyBuffer_Release(&view)
 
     @property
@@ -752,8 +799,8 @@ cdef class RecordLayer:
                                       "(RFC 8446 §5.3)")
         buf_reserve(&self._app, length)
         out = self._app.data + self._app.end
-        memcpy(PyByteArray_AS_STRING(self._aad), record, HDR)
-        state.open(state.seq, record + HDR, length, self._aad, out)
+        memcpy(PyByteArray_AS_STRING(state.aad), record, HDR)
+        state.open(state.seq, record + HDR, length, state.aad, out)
         state.seq += 1
         if state.seq == 0:
             state.exhausted = True
@@ -835,10 +882,19 @@ cdef class RecordLayer:
             raise self._failure.with_traceback(None)
         return 0
 
-    cdef int _check_not_in_policy(self) except -1:
-        if self._policy_running:
-            raise RuntimeError("padding_policy must not write to, flush or rekey its own "
-                               "RecordLayer")
+    cdef int _claim(self, int side) except -1:
+        """Refuse a second call into one direction while one is under way.
+
+        The AEAD calls release the GIL and may run the garbage collector, so another thread,
+        a finalizer or a padding_policy could otherwise reach buffers that a call in progress
+        points into. Reading and writing use separate buffers and may overlap.
+        """
+        if self._busy & side:
+            raise RuntimeError(
+                "this RecordLayer is already " + ("reading" if side & READING else "writing")
+                + ": it was re-entered from a padding_policy or finalizer, or used by two "
+                "threads at once in one direction (use a lock, or one thread per direction)")
+        self._busy |= side
         return 0
 
     cdef int _check_writable(self) except -1:
@@ -850,6 +906,14 @@ cdef class RecordLayer:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+cdef uint64_t _check_sequence_number(_CipherState state, object value) except? 0:
+    if state is None:
+        raise ValueError("no key is set in that direction")
+    if not 0 <= value < 2 ** 64:
+        raise ValueError("a sequence number is a 64-bit unsigned integer")
+    return value
+
 
 cdef object _sequence_number(_CipherState state):
     if state is None:
