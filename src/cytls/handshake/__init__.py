@@ -1,0 +1,1 @@
+"""The TLS handshake: state machines, key schedule, transcript, key exchange and certificates."""
