@@ -28,8 +28,10 @@ def test_bench_prints_table_and_writes_json(
     assert "record seal+open 64 B, AES-128-GCM" in printed.out
     assert "python: CPython" in printed.out
     assert "measuring record seal+open 64 B" in printed.err  # progress goes to stderr
+    assert "full handshake" in printed.out and "ssl module" in printed.out
     figures = json.loads(out.read_text())
-    (result,) = figures["results"]
+    handshake, result = figures["results"]
+    assert handshake["reference"] == "ssl module" and handshake["cytls_seconds"] > 0
     assert result["size"] == 64
     assert result["cytls_seconds"] > 0 and result["reference_seconds"] > 0
     assert result["ratio"] == pytest.approx(result["reference_seconds"] / result["cytls_seconds"])

@@ -7,7 +7,18 @@ A Python control plane (handshake, key schedule, certificates) drives a Cython r
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _distribution_version
 
-from cytls.errors import ProtocolError, TLSError
+from cytls import events
+from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.context import (
+    CERT_NONE,
+    CERT_OPTIONAL,
+    CERT_REQUIRED,
+    PROTOCOL_TLS_CLIENT,
+    PROTOCOL_TLS_SERVER,
+    TLSContext,
+    TLSVersion,
+)
+from cytls.errors import CertificateError, PeerAlert, ProtocolError, TLSError
 from cytls.wire.enums import AlertDescription, AlertLevel, CipherSuite, ContentType
 
 try:
@@ -16,11 +27,24 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "CERT_NONE",
+    "CERT_OPTIONAL",
+    "CERT_REQUIRED",
+    "PROTOCOL_TLS_CLIENT",
+    "PROTOCOL_TLS_SERVER",
     "AlertDescription",
     "AlertLevel",
+    "CertificateError",
     "CipherSuite",
+    "Connection",
     "ContentType",
+    "PeerAlert",
     "ProtocolError",
+    "TLSContext",
     "TLSError",
+    "TLSVersion",
+    "TruncationError",
+    "WantReadError",
     "__version__",
+    "events",
 ]

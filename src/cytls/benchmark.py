@@ -8,6 +8,7 @@ Figures are medians of interleaved rounds, because this kind of machine is share
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -146,6 +147,165 @@ def record_layer_comparisons(
             )
 
 
+# --- full handshakes: cytls against the ssl module ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A throwaway ECDSA P-256 CA and a leaf certificate for "localhost", as PEM files."""
+
+    certfile: str
+    keyfile: str
+    cafile: str
+
+
+def make_credentials(directory: str) -> Credentials:
+    """Generate the benchmark's certificates: nothing is needed from the user."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cytls bench CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = Credentials(
+        os.path.join(directory, "cert.pem"),
+        os.path.join(directory, "key.pem"),
+        os.path.join(directory, "ca.pem"),
+    )
+    pem = serialization.Encoding.PEM
+    with open(paths.certfile, "wb") as out:
+        out.write(leaf.public_bytes(pem))
+    with open(paths.keyfile, "wb") as out:
+        out.write(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+    with open(paths.cafile, "wb") as out:
+        out.write(ca.public_bytes(pem))
+    return paths
+
+
+def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
+    """One full handshake, client and server in this process, in memory.
+
+    Same configuration as :func:`ssl_handshake`: x25519, TLS_AES_256_GCM_SHA384, the client
+    verifying the server's ECDSA P-256 certificate and name.
+    """
+    from cytls.connection import Connection
+    from cytls.context import PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, TLSContext
+
+    server_context = TLSContext(PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(credentials.certfile, credentials.keyfile)
+    client_context = TLSContext(PROTOCOL_TLS_CLIENT)
+    client_context.load_verify_locations(credentials.cafile)
+    for context in (server_context, client_context):
+        context.set_groups("x25519")
+        context.set_ciphers("TLS_AES_256_GCM_SHA384")
+
+    def handshake() -> None:
+        client = Connection(client_context, server_hostname="localhost")
+        server = Connection(server_context, server_side=True)
+        server.receive_data(client.data_to_send())
+        client.receive_data(server.data_to_send())
+        server.receive_data(client.data_to_send())
+        if not (client.handshake_complete and server.handshake_complete):
+            raise AssertionError("cytls handshake did not complete in one round trip")
+
+    handshake()
+    return handshake
+
+
+def ssl_handshake(credentials: Credentials) -> Callable[[], None]:
+    """The ssl module doing exactly what :func:`cytls_handshake` does, over MemoryBIOs."""
+    import ssl
+
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(credentials.certfile, credentials.keyfile)
+    client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_context.load_verify_locations(credentials.cafile)
+    for context in (server_context, client_context):
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        context.set_ecdh_curve("X25519")
+
+    def handshake() -> None:
+        client_in, client_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        server_in, server_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")
+        server = server_context.wrap_bio(server_in, server_out, server_side=True)
+        for _ in range(4):
+            for obj, incoming, outgoing in (
+                (client, server_out, client_in),
+                (server, client_out, server_in),
+            ):
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    obj.do_handshake()
+                if incoming.pending:
+                    outgoing.write(incoming.read())
+        if client.version() != "TLSv1.3" or client.cipher()[0] != "TLS_AES_256_GCM_SHA384":
+            raise AssertionError(f"ssl handshake negotiated {client.version()} {client.cipher()}")
+
+    handshake()
+    return handshake
+
+
+def handshake_comparisons(
+    *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """Full handshakes per second, cytls against the ssl module (higher ratio = cytls faster)."""
+    import tempfile
+
+    rounds, seconds = (5, 0.2) if quick else (11, 0.5)
+    with tempfile.TemporaryDirectory() as directory:
+        credentials = make_credentials(directory)
+        name = "full handshake (ECDSA P-256, x25519, AES-256-GCM)"
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            0,
+            cytls_handshake(credentials),
+            ssl_handshake(credentials),
+            "ssl module",
+            rounds=rounds,
+            seconds_per_round=seconds,
+        )
+
+
 def machine_description() -> dict[str, str]:
     """What the figures were measured on."""
     import cryptography
@@ -192,6 +352,8 @@ def format_table(comparisons: Iterable[Comparison]) -> str:
 
 
 def _format_figure(seconds: float, size: int) -> str:
+    if size == 0:  # an operation without a payload: a handshake
+        return f"{seconds * 1e6:.0f} µs = {1 / seconds:,.0f}/s"
     per_op = f"{seconds * 1e6:.2f} µs"
     if size >= 16384:
         return f"{per_op} = {size / seconds / 1e9:.2f} GB/s"

@@ -9,7 +9,7 @@ import ssl
 
 from cytls.wire.enums import AlertDescription
 
-__all__ = ["AlertReceived", "CertificateError", "ProtocolError", "TLSError"]
+__all__ = ["CertificateError", "PeerAlert", "ProtocolError", "TLSError"]
 
 
 class TLSError(ssl.SSLError):
@@ -74,7 +74,7 @@ def _rebuild_certificate_error(
     return CertificateError(alert, message, verify_code=verify_code, verify_message=verify_message)
 
 
-class AlertReceived(TLSError):
+class PeerAlert(TLSError):
     """The peer sent a fatal alert (or an unexpected warning); ``alert`` says which."""
 
     def __init__(self, alert: AlertDescription | int) -> None:

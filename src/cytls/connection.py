@@ -1,0 +1,308 @@
+"""The sans-I/O TLS connection: bytes in, bytes out, events, application data.
+
+    conn = Connection(context, server_hostname="example.com")
+    sock.sendall(conn.data_to_send())            # ClientHello
+    conn.receive_data(sock.recv(65536))          # b"" means the peer closed the TCP stream
+    while (event := conn.next_event()) is not None: ...
+    conn.send(b"GET / HTTP/1.1\\r\\n...")
+    data = conn.recv()
+
+Python runs per call; the record layer (cytls._record) runs per record. Application data is
+never an event: ``recv``/``recv_into`` drain it straight from the record layer's buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections import deque
+from collections.abc import Callable
+
+from cytls import _record
+from cytls.context import TLSContext
+from cytls.errors import PeerAlert, ProtocolError, TLSError
+from cytls.events import AlertReceived, ConnectionClosed, Event
+from cytls.handshake.client13 import ClientHandshake
+from cytls.handshake.common import Environment, Handshake, require
+from cytls.handshake.keyschedule import SUITES, export_keying_material
+from cytls.wire.enums import AlertDescription, AlertLevel
+
+# Rekey before this many records under one AES-GCM key (RFC 8446 §5.5 allows about 2^24.5).
+AES_GCM_RECORD_LIMIT = 1 << 23
+
+
+class WantReadError(TLSError, ssl.SSLWantReadError):
+    """No application data is available yet: feed more bytes with ``receive_data``."""
+
+    def __init__(self) -> None:
+        super().__init__("no application data is available yet", reason="WANT_READ")
+
+
+class TruncationError(TLSError, ssl.SSLEOFError):
+    """The transport closed without a close_notify alert: the data may have been truncated
+    by an attacker (RFC 8446 §6.1). Distinct from a clean close, which reads as b""."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="UNEXPECTED_EOF_WHILE_READING")
+
+
+class Connection:
+    """One TLS 1.3 connection, client or server, with no I/O of its own."""
+
+    def __init__(
+        self,
+        context: TLSContext,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        environment: Environment | None = None,
+    ) -> None:
+        if server_side and server_hostname:
+            raise ValueError("server_hostname can only be specified in client mode")
+        self._context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname
+        self._record = _record.RecordLayer()
+        self._events: deque[Event] = deque()
+        self._error: BaseException | None = None
+        self._peer_closed = False
+        self._closed = False
+        self._eof = False
+        keylog = _keylog_writer(context.keylog_filename)
+        environment = environment or Environment()
+        handshake: Handshake
+        if server_side:
+            from cytls.handshake.server13 import ServerHandshake
+
+            handshake = ServerHandshake(context, self._record, environment, keylog)
+            handshake.sni_target = self
+            handshake.start()
+        else:
+            client = ClientHandshake(context, self._record, environment, keylog)
+            client.start(server_hostname)
+            handshake = client
+        self._handshake = handshake
+
+    def __repr__(self) -> str:
+        side = "server" if self.server_side else "client"
+        state = "failed" if self._error else "open" if self.handshake_complete else "handshaking"
+        return f"<cytls.Connection {side} {state}>"
+
+    # --- configuration ------------------------------------------------------------------------
+
+    @property
+    def context(self) -> TLSContext:
+        return self._context
+
+    @context.setter
+    def context(self, context: TLSContext) -> None:
+        """An SNI callback may switch the context, as with ``ssl.SSLObject.context``."""
+        self._context = context
+        self._handshake.context = context
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._handshake.complete
+
+    # --- bytes in ------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes from the peer; ``b""`` means the transport reached EOF."""
+        self._raise_if_failed()
+        if not data:
+            self._receive_eof()
+            return
+        if self._peer_closed:
+            return  # data after close_notify is ignored (RFC 8446 §6.1)
+        try:
+            self._record.receive_data(data)
+            self._process_records()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _receive_eof(self) -> None:
+        self._eof = True
+        if self._peer_closed:
+            return
+        if not self.handshake_complete:
+            self._error = TruncationError("the peer closed the connection during the handshake")
+            raise self._error
+
+    def _process_records(self) -> None:
+        handshake = self._handshake
+        while not self._peer_closed:
+            record = self._record.next_record()
+            if record is None:
+                return
+            content_type, payload = record
+            if content_type == _record.HANDSHAKE:
+                handshake.receive_handshake_record(payload)
+                if handshake.events:
+                    self._events.extend(handshake.events)
+                    handshake.events.clear()
+            elif content_type == _record.ALERT:
+                self._receive_alert(payload)
+            else:  # change_cipher_spec, already checked to be the byte 0x01
+                require(
+                    handshake.peer_change_cipher_spec_allowed,
+                    AlertDescription.unexpected_message,
+                    "change_cipher_spec outside the handshake (RFC 8446 §5)",
+                )
+
+    def _receive_alert(self, payload: bytes) -> None:
+        """RFC 8446 §6: close_notify and user_canceled are the only non-error alerts."""
+        require(len(payload) == 2, AlertDescription.decode_error, "an alert is two bytes (§6)")
+        level, description = payload
+        if description == AlertDescription.close_notify:
+            if not self.handshake_complete:
+                self._error = PeerAlert(description)
+                raise self._error
+            self._peer_closed = True
+            self._events.append(ConnectionClosed())
+        elif description == AlertDescription.user_canceled:
+            self._events.append(AlertReceived(AlertDescription.user_canceled, level))
+        else:
+            # Every other alert is fatal in TLS 1.3, whatever its level says (§6.2).
+            self._error = PeerAlert(description)
+            self._closed = True
+            raise self._error
+
+    def _fail(self, error: ProtocolError) -> None:
+        """Send the fatal alert the error names; the connection is unusable from now on."""
+        if self._error is None:
+            self._error = error
+            with contextlib.suppress(TLSError):  # the write side may already be closed
+                self._record.write_alert(AlertLevel.fatal, error.alert)
+            self._closed = True
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+
+    # --- bytes out -----------------------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        """Everything ready for the transport; b"" when there is nothing."""
+        return self._record.data_to_send()
+
+    # --- events and application data ----------------------------------------------------------
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue application data (seal it into records for ``data_to_send``)."""
+        self._raise_if_failed()
+        if not self._handshake.complete:
+            raise TLSError("the handshake is not complete yet", reason="HANDSHAKE_NOT_COMPLETE")
+        if self._closed:
+            raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
+        suite = self._handshake.suite
+        if suite != 0x1303 and self._record.write_sequence_number >= AES_GCM_RECORD_LIMIT:
+            self._handshake.send_key_update(request_peer=False)  # RFC 8446 §5.5
+        if data:
+            self._record.write(_record.APPLICATION_DATA, data)
+
+    def pending(self) -> int:
+        return self._record.pending()
+
+    def recv(self, max_bytes: int = -1) -> bytes:
+        """Up to ``max_bytes`` bytes of application data (all that is ready if negative).
+
+        b"" means the peer closed cleanly (close_notify). Raises :class:`WantReadError` when
+        nothing is ready yet, :class:`TruncationError` if the transport closed without
+        close_notify.
+        """
+        if self._record.pending():
+            return self._record.read(max_bytes)
+        self._check_readable_end()
+        return b""
+
+    def recv_into(self, buffer: bytearray | memoryview, nbytes: int = 0) -> int:
+        if self._record.pending():
+            return self._record.read_into(buffer, nbytes)
+        self._check_readable_end()
+        return 0
+
+    def _check_readable_end(self) -> None:
+        self._raise_if_failed()
+        if self._peer_closed:
+            return
+        if self._eof:
+            raise TruncationError("the peer closed the transport without close_notify")
+        raise WantReadError()
+
+    @property
+    def peer_closed(self) -> bool:
+        """Whether the peer sent close_notify."""
+        return self._peer_closed
+
+    # --- control -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Send close_notify; we may still read until the peer closes too (§6.1)."""
+        if self._closed or self._error is not None:
+            return
+        self._closed = True
+        self._record.write_alert(AlertLevel.warning, AlertDescription.close_notify)
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3)."""
+        self._raise_if_failed()
+        if not self._handshake.complete:
+            raise TLSError("KeyUpdate needs a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
+        self._handshake.send_key_update(request_peer=request_peer)
+
+    def export_keying_material(
+        self, label: str | bytes, context: bytes | None, length: int
+    ) -> bytes:
+        """RFC 8446 §7.5 exporter (RFC 5705 interface)."""
+        if not self._handshake.complete:
+            raise TLSError("exporters need a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        return export_keying_material(
+            self._handshake.hash_name,
+            self._handshake.exporter_master_secret,
+            label,
+            context or b"",
+            length,
+        )
+
+    # --- what was negotiated -------------------------------------------------------------------
+
+    def version(self) -> str | None:
+        return "TLSv1.3" if self._handshake.complete else None
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """(name, protocol, secret bits) as ``ssl.SSLObject.cipher()``."""
+        suite = self._handshake.suite
+        if not self._handshake.complete or suite is None:
+            return None
+        params = SUITES[suite]
+        return (params.name, "TLSv1.3", params.key_length * 8)
+
+    def selected_alpn_protocol(self) -> str | None:
+        protocol = self._handshake.alpn_protocol
+        return protocol.decode("ascii") if protocol and self._handshake.complete else None
+
+    @property
+    def peer_certificates(self) -> tuple[bytes, ...]:
+        return self._handshake.peer_certificates
+
+    @property
+    def server_name(self) -> str | None:
+        return self._handshake.server_name
+
+
+def _keylog_writer(filename: str | None) -> Callable[[str, bytes, bytes], None] | None:
+    """NSS key log lines (read by Wireshark), only when explicitly configured."""
+    if not filename:
+        return None
+
+    def write(label: str, client_random: bytes, secret: bytes) -> None:
+        with open(filename, "a", encoding="ascii") as keylog:
+            keylog.write(f"{label} {client_random.hex()} {secret.hex()}\n")
+
+    return write

@@ -1,0 +1,183 @@
+"""TLSContext: configuration shared by many connections, mirroring ``ssl.SSLContext``.
+
+Names, defaults and constants follow the ``ssl`` module so that code written for it reads the
+same: a client context verifies certificates and hostnames by default, a server context does
+not ask for client certificates. The ``ssl`` module's own constants are accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
+from cytls.handshake.keyschedule import SUITES
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from cytls.handshake.certs import TrustStore
+
+PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
+PROTOCOL_TLS_SERVER = ssl.PROTOCOL_TLS_SERVER
+CERT_NONE = ssl.CERT_NONE
+CERT_OPTIONAL = ssl.CERT_OPTIONAL
+CERT_REQUIRED = ssl.CERT_REQUIRED
+TLSVersion = ssl.TLSVersion
+OP_CIPHER_SERVER_PREFERENCE = ssl.OP_CIPHER_SERVER_PREFERENCE
+
+# The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in.
+DEFAULT_CIPHER_SUITES: tuple[int, ...] = (0x1302, 0x1303, 0x1301)
+SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.items()}
+
+SniCallback = Callable[[Any, str | None, "TLSContext"], int | None]
+
+
+class TLSContext:
+    """Configuration for TLS connections; the counterpart of ``ssl.SSLContext``."""
+
+    def __init__(self, protocol: int | None = None) -> None:
+        if protocol is None:
+            protocol = ssl.PROTOCOL_TLS
+        if protocol not in (ssl.PROTOCOL_TLS, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER):
+            raise ValueError(
+                f"unsupported protocol {protocol!r}: use PROTOCOL_TLS_CLIENT or PROTOCOL_TLS_SERVER"
+            )
+        self.protocol = protocol
+        client = protocol == PROTOCOL_TLS_CLIENT
+        self._check_hostname = client
+        self._verify_mode = CERT_REQUIRED if client else CERT_NONE
+        self.minimum_version = TLSVersion.TLSv1_2
+        self.maximum_version = TLSVersion.MAXIMUM_SUPPORTED
+        self.options = ssl.OP_NO_COMPRESSION | OP_CIPHER_SERVER_PREFERENCE
+        self.cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+        self.groups: tuple[int, ...] = SUPPORTED_GROUPS
+        self.alpn_protocols: tuple[bytes, ...] = ()
+        self.sni_callback: SniCallback | None = None
+        self.certificate_chain: list[x509.Certificate] = []
+        self.private_key: Any = None
+        self.keylog_filename: str | None = None
+        self._trust: TrustStore | None = None
+
+    def __repr__(self) -> str:
+        side = {PROTOCOL_TLS_CLIENT: "client", PROTOCOL_TLS_SERVER: "server"}.get(
+            self.protocol, "any"
+        )
+        return f"<cytls.TLSContext {side}>"
+
+    # --- verification ---------------------------------------------------------------------
+
+    @property
+    def check_hostname(self) -> bool:
+        return self._check_hostname
+
+    @check_hostname.setter
+    def check_hostname(self, value: bool) -> None:
+        # As in ssl: turning hostname checking on also requires certificates.
+        if value and self._verify_mode == CERT_NONE:
+            self._verify_mode = CERT_REQUIRED
+        self._check_hostname = bool(value)
+
+    @property
+    def verify_mode(self) -> ssl.VerifyMode:
+        return ssl.VerifyMode(self._verify_mode)
+
+    @verify_mode.setter
+    def verify_mode(self, value: int) -> None:
+        if value == CERT_NONE and self._check_hostname:
+            raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
+        if value not in (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED):
+            raise ValueError("invalid value for verify_mode")
+        self._verify_mode = ssl.VerifyMode(value)
+
+    @property
+    def trust_store(self) -> TrustStore:
+        """The CA certificates peers are verified against."""
+        if self._trust is None:
+            from cytls.handshake.certs import TrustStore
+
+            self._trust = TrustStore()
+        return self._trust
+
+    def load_verify_locations(
+        self,
+        cafile: str | os.PathLike[str] | None = None,
+        capath: str | os.PathLike[str] | None = None,
+        cadata: str | bytes | None = None,
+    ) -> None:
+        if cafile is None and capath is None and cadata is None:
+            raise TypeError("cafile, capath and cadata cannot be all omitted")
+        self.trust_store.load_verify_locations(cafile=cafile, capath=capath, cadata=cadata)
+
+    def load_default_certs(self, purpose: object = None) -> None:
+        """Trust the system's CA certificates (``ssl``'s default verify paths)."""
+        self.trust_store.load_default_certs()
+
+    def set_default_verify_paths(self) -> None:
+        self.trust_store.load_default_certs()
+
+    # --- our identity -----------------------------------------------------------------------
+
+    def load_cert_chain(
+        self,
+        certfile: str | os.PathLike[str],
+        keyfile: str | os.PathLike[str] | None = None,
+        password: str | bytes | Callable[[], str | bytes] | None = None,
+    ) -> None:
+        from cytls.handshake.certs import load_cert_chain
+
+        self.certificate_chain, self.private_key = load_cert_chain(certfile, keyfile, password)
+
+    # --- negotiation ------------------------------------------------------------------------
+
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        protocols = []
+        for protocol in alpn_protocols:
+            encoded = protocol.encode("ascii")
+            if not 0 < len(encoded) < 256:
+                raise ValueError("ALPN protocols must be 1 to 255 in length")
+            protocols.append(encoded)
+        self.alpn_protocols = tuple(protocols)
+
+    def set_ciphers(self, ciphers: str) -> None:
+        """Choose the TLS 1.3 suites, in preference order, from IANA names.
+
+        Tokens that are not TLS 1.3 suite names (OpenSSL cipher strings for TLS 1.2 such as
+        "ECDHE+AESGCM") are accepted and leave the TLS 1.3 suites alone, as with ``ssl``.
+        """
+        chosen = [
+            SUITE_IDS[name] for name in ciphers.replace(",", ":").split(":") if name in SUITE_IDS
+        ]
+        if chosen:
+            self.cipher_suites = tuple(dict.fromkeys(chosen))
+        elif not ciphers.strip():
+            raise ssl.SSLError("No cipher can be selected.")
+
+    def get_ciphers(self) -> list[dict[str, object]]:
+        return [
+            {"name": SUITES[suite].name, "protocol": "TLSv1.3", "id": 0x03000000 | suite}
+            for suite in self.cipher_suites
+        ]
+
+    def set_groups(self, groups: str | Iterable[str]) -> None:
+        """Key exchange groups, in preference order: "X25519MLKEM768:x25519:secp256r1"."""
+        names = groups.split(":") if isinstance(groups, str) else list(groups)
+        chosen = tuple(dict.fromkeys(group_by_name(name.strip()) for name in names if name.strip()))
+        if not chosen:
+            raise ValueError("no key exchange group given")
+        self.groups = chosen
+
+    def get_groups(self) -> list[str]:
+        return [GROUP_NAMES[group] for group in self.groups]
+
+    # --- checks made when a connection starts -------------------------------------------------
+
+    def supports_tls13(self) -> bool:
+        """Whether minimum/maximum_version admit TLS 1.3, the only version cytls speaks yet."""
+        highest = self.maximum_version
+        lowest = self.minimum_version
+        return (highest in (TLSVersion.MAXIMUM_SUPPORTED,) or highest >= TLSVersion.TLSv1_3) and (
+            lowest in (TLSVersion.MINIMUM_SUPPORTED,) or lowest <= TLSVersion.TLSv1_3
+        )

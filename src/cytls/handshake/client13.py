@@ -1,0 +1,470 @@
+"""The TLS 1.3 client handshake (RFC 8446 §2, §4), as a state machine of methods.
+
+start            ClientHello ->
+_server_hello    <- ServerHello | HelloRetryRequest (then ClientHello again)
+_encrypted_ext   <- EncryptedExtensions
+_cert_request    <- CertificateRequest (optional) | Certificate
+_certificate     <- Certificate
+_cert_verify     <- CertificateVerify
+_server_finished <- Finished;  [Certificate] Finished ->
+_post_handshake  <- NewSessionTicket | KeyUpdate
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import ssl
+
+from cryptography import x509
+
+from cytls._record import CHANGE_CIPHER_SPEC
+from cytls.errors import ProtocolError
+from cytls.events import HandshakeComplete
+from cytls.handshake import signatures
+from cytls.handshake.certs import verify_server_chain
+from cytls.handshake.common import (
+    ALERT,
+    ALLOWED_IN_ENCRYPTED_EXTENSIONS,
+    ALLOWED_IN_HELLO_RETRY_REQUEST,
+    ALLOWED_IN_SERVER_HELLO,
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    TLS12,
+    TLS13,
+    Handshake,
+    check_server_extensions,
+    require,
+)
+from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare
+from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
+from cytls.wire import extensions as ext
+from cytls.wire.messages import (
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    ExtensionType,
+    Finished,
+    HandshakeType,
+    NewSessionTicket,
+    ServerHello,
+    find_extension,
+)
+
+E = ExtensionType
+H = HandshakeType
+PSK_DHE_KE = 1
+
+
+class ClientHandshake(Handshake):
+    """Client side of one TLS 1.3 handshake and of the post-handshake messages."""
+
+    server_hostname: str | None = None
+
+    def start(self, server_hostname: str | None) -> None:
+        """Queue the first ClientHello (RFC 8446 §4.1.2)."""
+        context = self.context
+        require(context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
+        if context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+        self.server_hostname = server_hostname
+        self.client_random = self.environment.random_bytes(32)
+        # Middlebox compatibility mode (RFC 8446 §D.4): a non-empty legacy_session_id.
+        self.session_id = self.environment.random_bytes(32)
+        self.key_shares = self._initial_key_shares()
+        self.offered_extensions: set[int] = set()
+        self.hello_retry_request: ServerHello | None = None
+        self.cookie: bytes | None = None
+        self.sent_change_cipher_spec = False
+        self.certificate_request: CertificateRequest | None = None
+        self.leaf_certificate: x509.Certificate | None = None
+        self.record.legacy_version = 0x0301  # an initial ClientHello may say TLS 1.0 (§5.1)
+        self.client_hello_raw = self._send_client_hello()
+        self.record.legacy_version = 0x0303
+        self._expect = self._server_hello
+
+    def _initial_key_shares(self) -> list[ClientKeyShare]:
+        """A share for the most preferred group; with the hybrid group first, also one for
+        x25519, which most servers speak (as browsers do)."""
+        groups = list(self.context.groups)
+        chosen = [groups[0]]
+        if GROUP_NAMES.get(groups[0]) == "X25519MLKEM768" and 0x001D in groups:
+            chosen.append(0x001D)
+        return [self.environment.client_key_share(group) for group in chosen]
+
+    def _client_hello(self) -> ClientHello:
+        context = self.context
+        extensions: list[tuple[int, bytes]] = []
+        hostname = self.server_hostname
+        if hostname and not _is_ip_address(hostname):
+            # RFC 6066 §3: names only, no IP literals; no trailing dot.
+            self.server_name = hostname.rstrip(".")
+            extensions.append((E.server_name, ext.encode_server_name(self.server_name)))
+        extensions += [
+            (E.supported_versions, ext.encode_supported_versions_client([TLS13])),
+            (E.supported_groups, ext.encode_supported_groups(list(context.groups))),
+            (
+                E.key_share,
+                ext.encode_key_share_client([(s.group, s.key_exchange) for s in self.key_shares]),
+            ),
+            (
+                E.signature_algorithms,
+                ext.encode_signature_algorithms(list(signatures.CERTIFICATE_VERIFY_SCHEMES)),
+            ),
+            (
+                E.signature_algorithms_cert,
+                ext.encode_signature_algorithms(list(signatures.CERTIFICATE_SCHEMES)),
+            ),
+            (E.psk_key_exchange_modes, ext.encode_psk_key_exchange_modes([PSK_DHE_KE])),
+        ]
+        if context.alpn_protocols:
+            extensions.append(
+                (
+                    E.application_layer_protocol_negotiation,
+                    ext.encode_alpn(list(context.alpn_protocols)),
+                )
+            )
+        if self.cookie is not None:
+            extensions.append((E.cookie, ext.encode_cookie(self.cookie)))
+        self.offered_extensions |= {ext_type for ext_type, _ in extensions}
+        return ClientHello(
+            random=self.client_random,
+            legacy_session_id=self.session_id,
+            cipher_suites=list(context.cipher_suites),
+            extensions=extensions,
+        )
+
+    def _send_client_hello(self) -> bytes:
+        hello = self._client_hello()
+        hook = self.environment.client_hello_hook
+        if hook is not None:
+            hello = hook(hello)
+            self.client_random = hello.random
+            self.session_id = hello.legacy_session_id
+            self.offered_extensions = {ext_type for ext_type, _ in hello.extensions}
+        return self.send(H.client_hello, hello.serialize())
+
+    def _send_change_cipher_spec(self) -> None:
+        """The one dummy change_cipher_spec of middlebox compatibility mode (RFC 8446 §D.4),
+        which a non-empty legacy_session_id announces."""
+        if self.session_id and not self.sent_change_cipher_spec:
+            self.sent_change_cipher_spec = True
+            self.record.write(CHANGE_CIPHER_SPEC, b"\x01")
+
+    # --- ServerHello / HelloRetryRequest --------------------------------------------------------
+
+    def _server_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.server_hello, msg_type, "waiting for ServerHello")
+        hello = ServerHello.parse(body)
+        version = self._check_server_hello_common(hello)
+        if hello.is_hello_retry_request:
+            self._hello_retry_request(hello, raw, version)
+            return
+        check_server_extensions(
+            hello.extensions, ALLOWED_IN_SERVER_HELLO, self.offered_extensions, "ServerHello"
+        )
+        if self.hello_retry_request is not None:
+            require(
+                hello.cipher_suite == self.hello_retry_request.cipher_suite,
+                ALERT.illegal_parameter,
+                "ServerHello changed the cipher suite chosen in HelloRetryRequest (§4.1.4)",
+            )
+        share_data = find_extension(hello.extensions, E.key_share)
+        require(share_data is not None, ALERT.missing_extension, "ServerHello has no key_share")
+        assert share_data is not None
+        group, server_share = ext.decode_key_share_server(share_data)
+        mine = [share for share in self.key_shares if share.group == group]
+        require(
+            bool(mine),
+            ALERT.illegal_parameter,
+            f"the server answered with a key share for group {group}, for which we sent none",
+        )
+        shared_secret = mine[0].shared_secret(server_share)
+        self.group = group
+        self._start_key_schedule(hello.cipher_suite)
+        assert self.transcript is not None and self.key_schedule is not None
+        self.transcript.update(raw)
+        client_secret, server_secret = self.key_schedule.handshake(
+            shared_secret, self.transcript.digest()
+        )
+        self.client_handshake_secret = client_secret
+        self.server_handshake_secret = server_secret
+        self.set_read_secret(
+            server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET", application_data=False
+        )
+        # From here on our records, alerts included, are protected (the CCS stays plaintext).
+        self.set_write_secret(client_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        self._expect = self._encrypted_extensions
+
+    def _check_server_hello_common(self, hello: ServerHello) -> int:
+        """Checks of RFC 8446 §4.1.3 shared by ServerHello and HelloRetryRequest."""
+        versions = find_extension(hello.extensions, E.supported_versions)
+        if versions is None:
+            # A TLS 1.2-or-older ServerHello: a TLS 1.3 server must not negotiate that with us.
+            require(
+                hello.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11),
+                ALERT.illegal_parameter,
+                "the ServerHello random carries a downgrade sentinel (RFC 8446 §4.1.3)",
+            )
+            raise ProtocolError(
+                ALERT.protocol_version,
+                f"the server chose protocol version 0x{hello.legacy_version:04x}; "
+                "cytls speaks TLS 1.3 only",
+            )
+        version = ext.decode_supported_versions_server(versions)
+        require(
+            version == TLS13,
+            ALERT.illegal_parameter,
+            f"the server selected version 0x{version:04x}, which we did not offer",
+        )
+        require(
+            hello.legacy_version == TLS12,
+            ALERT.illegal_parameter,
+            "ServerHello.legacy_version is not 0x0303",
+        )
+        require(
+            hmac.compare_digest(hello.legacy_session_id_echo, self.session_id),
+            ALERT.illegal_parameter,
+            "ServerHello does not echo our legacy_session_id",
+        )
+        require(
+            hello.cipher_suite in self.context.cipher_suites,
+            ALERT.illegal_parameter,
+            f"the server chose cipher suite 0x{hello.cipher_suite:04x}, which we did not offer",
+        )
+        require(
+            hello.legacy_compression_method == 0,
+            ALERT.illegal_parameter,
+            "ServerHello.legacy_compression_method is not 0",
+        )
+        return version
+
+    def _hello_retry_request(self, hello: ServerHello, raw: bytes, version: int) -> None:
+        """RFC 8446 §4.1.4: send a second ClientHello with the share the server asked for."""
+        require(
+            self.hello_retry_request is None,
+            ALERT.unexpected_message,
+            "a second HelloRetryRequest (RFC 8446 §4.1.4)",
+        )
+        check_server_extensions(
+            hello.extensions,
+            ALLOWED_IN_HELLO_RETRY_REQUEST,
+            self.offered_extensions,
+            "HelloRetryRequest",
+        )
+        share_data = find_extension(hello.extensions, E.key_share)
+        cookie_data = find_extension(hello.extensions, E.cookie)
+        require(
+            share_data is not None or cookie_data is not None,
+            ALERT.illegal_parameter,
+            "HelloRetryRequest would not change the ClientHello (RFC 8446 §4.1.4)",
+        )
+        if share_data is not None:
+            group = ext.decode_key_share_hrr(share_data)
+            require(
+                group in self.context.groups,
+                ALERT.illegal_parameter,
+                f"HelloRetryRequest asks for group {group}, which we did not offer",
+            )
+            require(
+                all(share.group != group for share in self.key_shares),
+                ALERT.illegal_parameter,
+                f"HelloRetryRequest asks for group {group}, for which we already sent a share",
+            )
+            self.key_shares = [self.environment.client_key_share(group)]
+        if cookie_data is not None:
+            self.cookie = ext.decode_cookie(cookie_data)
+        self.hello_retry_request = hello
+        self._start_key_schedule(hello.cipher_suite)
+        assert self.transcript is not None
+        self.transcript.hello_retry_request_reset()
+        self.transcript.update(raw)
+        self._send_change_cipher_spec()
+        self._send_client_hello()
+
+    def _start_key_schedule(self, suite: int) -> None:
+        """The suite fixes the hash: the transcript starts with the stored ClientHello."""
+        if self.transcript is None:
+            self.suite = suite
+            self.transcript = Transcript(SUITES[suite].hash_name)
+            self.transcript.update(self.client_hello_raw)
+        self.key_schedule = KeySchedule(suite)
+
+    # --- server's encrypted flight -----------------------------------------------------------
+
+    def _encrypted_extensions(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.encrypted_extensions, msg_type, "waiting for EncryptedExtensions")
+        extensions = EncryptedExtensions.parse(body).extensions
+        check_server_extensions(
+            extensions,
+            ALLOWED_IN_ENCRYPTED_EXTENSIONS,
+            self.offered_extensions,
+            "EncryptedExtensions",
+        )
+        alpn = find_extension(extensions, E.application_layer_protocol_negotiation)
+        if alpn is not None:
+            protocols = ext.decode_alpn(alpn)
+            require(
+                len(protocols) == 1 and protocols[0] in self.context.alpn_protocols,
+                ALERT.illegal_parameter,
+                "the server selected an ALPN protocol we did not offer (RFC 7301 §3.2)",
+            )
+            self.alpn_protocol = protocols[0]
+        server_name = find_extension(extensions, E.server_name)
+        require(
+            server_name in (None, b""),
+            ALERT.decode_error,
+            "the server's server_name extension must be empty (RFC 6066 §3)",
+        )
+        self.transcript_update(raw)
+        self._expect = self._certificate_request_or_certificate
+
+    def transcript_update(self, raw: bytes) -> None:
+        assert self.transcript is not None
+        self.transcript.update(raw)
+
+    def _certificate_request_or_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        if msg_type == H.certificate_request:
+            request = CertificateRequest.parse(body)
+            require(
+                request.certificate_request_context == b"",
+                ALERT.illegal_parameter,
+                "a handshake CertificateRequest must have an empty context (RFC 8446 §4.3.2)",
+            )
+            require(
+                find_extension(request.extensions, E.signature_algorithms) is not None,
+                ALERT.missing_extension,
+                "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
+            )
+            self.certificate_request = request
+            self.transcript_update(raw)
+            self._expect = self._certificate
+            return
+        self._certificate(msg_type, body, raw)
+
+    def _certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.certificate, msg_type, "waiting for the server's Certificate")
+        message = Certificate.parse(body)
+        require(
+            message.certificate_request_context == b"",
+            ALERT.illegal_parameter,
+            "the server's Certificate has a non-empty request context (RFC 8446 §4.4.2)",
+        )
+        require(
+            bool(message.entries),
+            ALERT.decode_error,
+            "the server sent an empty Certificate message (RFC 8446 §4.4.2.4)",
+        )
+        chain = [entry.cert_data for entry in message.entries]
+        self.peer_certificates = tuple(chain)
+        context = self.context
+        if context.verify_mode == ssl.CERT_NONE:
+            self.leaf_certificate = _parse_leaf(chain[0])
+        else:
+            verified = verify_server_chain(
+                chain,
+                context.trust_store,
+                hostname=self.server_hostname,
+                check_hostname=context.check_hostname,
+            )
+            self.leaf_certificate = verified[0]
+        self.transcript_update(raw)
+        self._expect = self._certificate_verify
+
+    def _certificate_verify(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.certificate_verify, msg_type, "waiting for CertificateVerify")
+        message = CertificateVerify.parse(body)
+        require(
+            message.algorithm in signatures.CERTIFICATE_VERIFY_SCHEMES,
+            ALERT.illegal_parameter,
+            f"CertificateVerify uses scheme 0x{message.algorithm:04x}, which we did not offer",
+        )
+        assert self.leaf_certificate is not None and self.transcript is not None
+        signatures.verify(
+            self.leaf_certificate,
+            message.algorithm,
+            message.signature,
+            signatures.certificate_verify_input(self.transcript.digest(), server=True),
+            allowed=signatures.CERTIFICATE_VERIFY_SCHEMES,
+        )
+        self.transcript_update(raw)
+        self._expect = self._server_finished
+
+    def _server_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.finished, msg_type, "waiting for the server's Finished")
+        expected = self.finished_data(self.server_handshake_secret)
+        received = Finished.parse(body).verify_data
+        require(
+            hmac.compare_digest(expected, received),
+            ALERT.decrypt_error,
+            "the server's Finished does not match the handshake (RFC 8446 §4.4.4)",
+        )
+        self.transcript_update(raw)
+        assert self.key_schedule is not None and self.transcript is not None
+        client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
+        self.exporter_master_secret = exporter
+        self._log_secret("EXPORTER_SECRET", exporter)
+        self.set_read_secret(server_app, "SERVER_TRAFFIC_SECRET_0", application_data=True)
+        # Our second flight, under the client handshake traffic key (RFC 8446 §4.4).
+        self._send_change_cipher_spec()
+        if self.certificate_request is not None:
+            # No client certificate yet (mutual TLS comes with issue 6): an empty Certificate.
+            self.send(H.certificate, Certificate(b"", []).serialize())
+        self.send(
+            H.finished, Finished(self.finished_data(self.client_handshake_secret)).serialize()
+        )
+        self.resumption_master_secret = self.key_schedule.resumption_master_secret(
+            self.transcript.digest()
+        )
+        self.set_write_secret(client_app, "CLIENT_TRAFFIC_SECRET_0")
+        self.peer_change_cipher_spec_allowed = False
+        self.complete = True
+        assert self.suite is not None and self.group is not None
+        self.events.append(
+            HandshakeComplete(
+                version="TLSv1.3",
+                cipher_suite=SUITES[self.suite].name,
+                group=GROUP_NAMES.get(self.group, str(self.group)),
+                alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
+                server_name=self.server_name,
+                peer_certificates=self.peer_certificates,
+            )
+        )
+        self._expect = self._post_handshake
+
+    # --- after the handshake --------------------------------------------------------------------
+
+    def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        if msg_type == H.new_session_ticket:
+            NewSessionTicket.parse(body)  # validated; resumption comes with issue 6
+        elif msg_type == H.key_update:
+            self.receive_key_update(body)
+        else:
+            raise ProtocolError(
+                ALERT.unexpected_message,
+                f"handshake message {msg_type} after the handshake"
+                + (
+                    " (we did not offer post_handshake_auth)"
+                    if msg_type == H.certificate_request
+                    else ""
+                ),
+            )
+
+
+def _is_ip_address(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_leaf(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ProtocolError(
+            ALERT.bad_certificate, f"the server's certificate is malformed: {exc}"
+        ) from None

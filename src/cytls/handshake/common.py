@@ -1,0 +1,243 @@
+"""What the client and server handshakes share: the plumbing to the record layer, the
+transcript, the rules for extensions, and the injectable sources of randomness and time."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cytls._record import HANDSHAKE, RecordLayer
+from cytls.errors import ProtocolError
+from cytls.events import Event, KeyUpdated
+from cytls.handshake.groups import ClientKeyShare, server_key_exchange
+from cytls.handshake.keyschedule import (
+    SUITES,
+    KeySchedule,
+    Transcript,
+    finished_verify_data,
+    next_application_traffic_secret,
+    traffic_keys,
+)
+from cytls.wire.enums import AlertDescription
+from cytls.wire.messages import (
+    ClientHello,
+    ExtensionType,
+    HandshakeReassembler,
+    HandshakeType,
+    KeyUpdate,
+    handshake_message,
+)
+
+if TYPE_CHECKING:
+    from cytls.context import TLSContext
+
+TLS13 = 0x0304
+TLS12 = 0x0303
+
+# The last 8 bytes of ServerHello.random of a TLS 1.3 server negotiating an older version
+# (RFC 8446 §4.1.3).
+DOWNGRADE_TLS12 = b"DOWNGRD\x01"
+DOWNGRADE_TLS11 = b"DOWNGRD\x00"
+
+MAX_HANDSHAKE_MESSAGE = 1 << 16  # certificates chains beyond this are not worth buffering
+
+ALERT = AlertDescription
+E = ExtensionType
+
+# RFC 8446 §4.2: the messages each extension may appear in (CH, SH, HRR, EE, CT, CR, NST).
+# An extension we recognise in a message not listed here ends in illegal_parameter.
+ALLOWED_IN_SERVER_HELLO = frozenset({E.key_share, E.pre_shared_key, E.supported_versions})
+ALLOWED_IN_HELLO_RETRY_REQUEST = frozenset({E.key_share, E.cookie, E.supported_versions})
+ALLOWED_IN_ENCRYPTED_EXTENSIONS = frozenset(
+    {
+        E.server_name,
+        E.max_fragment_length,
+        E.supported_groups,
+        E.use_srtp,
+        E.heartbeat,
+        E.application_layer_protocol_negotiation,
+        E.client_certificate_type,
+        E.server_certificate_type,
+        E.early_data,
+        E.record_size_limit,
+    }
+)
+KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
+
+
+def require(condition: bool, alert: AlertDescription, message: str) -> None:
+    """Abort the handshake with ``alert`` unless ``condition`` holds."""
+    if not condition:
+        raise ProtocolError(alert, message)
+
+
+def check_server_extensions(
+    extensions: list[tuple[int, bytes]],
+    allowed: frozenset[int],
+    offered: set[int],
+    message: str,
+) -> None:
+    """RFC 8446 §4.2: a server may only send extensions the client offered (else
+    unsupported_extension), and each only in the messages the RFC lists (else illegal_parameter).
+    """
+    for ext_type, _ in extensions:
+        if ext_type not in offered and ext_type != E.cookie:
+            raise ProtocolError(
+                ALERT.unsupported_extension,
+                f"{message} carries extension {_ext_name(ext_type)}, "
+                "which the client did not offer",
+            )
+        if ext_type not in allowed:
+            raise ProtocolError(
+                ALERT.illegal_parameter,
+                f"{message} carries extension {_ext_name(ext_type)}, not allowed there",
+            )
+
+
+def _ext_name(ext_type: int) -> str:
+    try:
+        return ExtensionType(ext_type).name
+    except ValueError:
+        return str(ext_type)
+
+
+@dataclass
+class Environment:
+    """Sources of randomness, time and ephemeral keys; replaced in tests (RFC 8448 traces)."""
+
+    random_bytes: Callable[[int], bytes] = os.urandom
+    now: Callable[[], float] = time.time
+    client_key_share: Callable[[int], ClientKeyShare] = ClientKeyShare.generate
+    server_key_exchange: Callable[[int, bytes], tuple[bytes, bytes]] = field(
+        default=server_key_exchange
+    )
+    client_hello_hook: Callable[[ClientHello], ClientHello] | None = None
+    """Rewrites our ClientHello before it is sent: known-answer tests replay a trace's."""
+
+
+class Handshake:
+    """State shared by both roles; subclasses hold the state machine.
+
+    States are methods: ``self._expect`` is the handler of the next handshake message, so a
+    message that is not legal now is rejected with unexpected_message in one place.
+    """
+
+    def __init__(
+        self,
+        context: TLSContext,
+        record: RecordLayer,
+        environment: Environment,
+        keylog: Callable[[str, bytes, bytes], None] | None = None,
+    ) -> None:
+        self.context = context
+        self.record = record
+        self.environment = environment
+        self.keylog = keylog
+        self.reassembler = HandshakeReassembler(MAX_HANDSHAKE_MESSAGE)
+        self.events: list[Event] = []
+        self.complete = False
+        self.suite: int | None = None
+        self.group: int | None = None
+        self.alpn_protocol: bytes | None = None
+        self.server_name: str | None = None
+        self.peer_certificates: tuple[bytes, ...] = ()
+        self.transcript: Transcript | None = None
+        self.key_schedule: KeySchedule | None = None
+        self.client_random = b""
+        self.read_secret = b""
+        self.write_secret = b""
+        self.exporter_master_secret = b""
+        self.resumption_master_secret = b""
+        self.peer_change_cipher_spec_allowed = True
+        self._expect: Callable[[int, bytes, bytes], None] = self._unexpected
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} complete={self.complete}>"
+
+    # --- input --------------------------------------------------------------------------------
+
+    def receive_handshake_record(self, payload: bytes) -> None:
+        """Reassemble handshake messages (RFC 8446 §5.1) and run each through the state."""
+        self.reassembler.feed(payload)
+        while (message := self.reassembler.next_message()) is not None:
+            msg_type, body, raw = message
+            self._expect(msg_type, body, raw)
+
+    def _unexpected(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        raise ProtocolError(ALERT.unexpected_message, f"unexpected handshake message {msg_type}")
+
+    def expect(self, msg_type: int, actual: int, state: str) -> None:
+        require(
+            actual == msg_type,
+            ALERT.unexpected_message,
+            f"expected handshake message {msg_type} while {state}, got {actual}",
+        )
+
+    # --- output -------------------------------------------------------------------------------
+
+    def send(self, msg_type: int, body: bytes) -> bytes:
+        """Write one handshake message and add it to the transcript."""
+        raw = handshake_message(msg_type, body)
+        self.record.write(HANDSHAKE, raw)
+        if self.transcript is not None:
+            self.transcript.update(raw)
+        return raw
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def set_read_secret(self, secret: bytes, label: str, *, application_data: bool) -> None:
+        """Switch the read side; handshake messages must not span the change (RFC 8446 §5.1)."""
+        require(
+            self.reassembler.buffered() == 0,
+            ALERT.unexpected_message,
+            "a handshake message spans a key change (RFC 8446 §5.1)",
+        )
+        assert self.suite is not None
+        key, iv = traffic_keys(self.suite, secret)
+        self.record.set_read_key(self.suite, key, iv, allow_application_data=application_data)
+        self.read_secret = secret
+        self._log_secret(label, secret)
+
+    def set_write_secret(self, secret: bytes, label: str) -> None:
+        assert self.suite is not None
+        key, iv = traffic_keys(self.suite, secret)
+        self.record.set_write_key(self.suite, key, iv)
+        self.write_secret = secret
+        self._log_secret(label, secret)
+
+    def _log_secret(self, label: str, secret: bytes) -> None:
+        if self.keylog is not None and label:
+            self.keylog(label, self.client_random, secret)
+
+    @property
+    def hash_name(self) -> str:
+        assert self.suite is not None
+        return SUITES[self.suite].hash_name
+
+    def finished_data(self, base_key: bytes) -> bytes:
+        assert self.transcript is not None
+        return finished_verify_data(self.hash_name, base_key, self.transcript.digest())
+
+    # --- after the handshake ------------------------------------------------------------------
+
+    def receive_key_update(self, body: bytes) -> None:
+        """RFC 8446 §4.6.3: a new read key; a request is answered with our own KeyUpdate."""
+        message = KeyUpdate.parse(body)
+        self.set_read_secret(
+            next_application_traffic_secret(self.hash_name, self.read_secret),
+            "",
+            application_data=True,
+        )
+        if message.request_update:
+            self.send_key_update(request_peer=False)
+        self.events.append(KeyUpdated(peer_requested_update=bool(message.request_update)))
+
+    def send_key_update(self, *, request_peer: bool) -> None:
+        """Send KeyUpdate under the old key, then switch the write side (RFC 8446 §4.6.3)."""
+        self.send(HandshakeType.key_update, KeyUpdate(1 if request_peer else 0).serialize())
+        self.set_write_secret(
+            next_application_traffic_secret(self.hash_name, self.write_secret), ""
+        )

@@ -1,0 +1,348 @@
+"""The TLS 1.3 server handshake (RFC 8446 §2, §4), as a state machine of methods.
+
+_client_hello         <- ClientHello;  HelloRetryRequest ->  (then _second_client_hello)
+                         ServerHello, EncryptedExtensions, Certificate, CertificateVerify,
+                         Finished ->
+_client_finished      <- Finished
+_post_handshake       <- KeyUpdate
+"""
+
+from __future__ import annotations
+
+import hmac
+import ssl
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from cytls._record import CHANGE_CIPHER_SPEC
+from cytls.errors import ProtocolError, TLSError
+from cytls.events import HandshakeComplete
+from cytls.handshake import signatures
+from cytls.handshake.common import ALERT, TLS13, Handshake, require
+from cytls.handshake.groups import GROUP_NAMES
+from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
+from cytls.wire import extensions as ext
+from cytls.wire.messages import (
+    HELLO_RETRY_REQUEST_RANDOM,
+    Certificate,
+    CertificateEntry,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    ExtensionType,
+    Finished,
+    HandshakeType,
+    ServerHello,
+    find_extension,
+)
+
+E = ExtensionType
+H = HandshakeType
+
+
+class ServerHandshake(Handshake):
+    """Server side of one TLS 1.3 handshake and of the post-handshake messages."""
+
+    sni_target: object = None
+    """What the SNI callback gets as its first argument (the connection object)."""
+
+    def start(self) -> None:
+        require(self.context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
+        if self.context.verify_mode != ssl.CERT_NONE:
+            # Fail closed: asking for client certificates comes with mutual TLS (issue 6).
+            raise TLSError(
+                "client certificate verification is not supported yet: a server context "
+                "needs verify_mode CERT_NONE",
+                reason="UNSUPPORTED_VERIFY_MODE",
+            )
+        self.sent_change_cipher_spec = False
+        self.first_client_hello: ClientHello | None = None
+        self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
+        self._expect = self._client_hello
+
+    # --- ClientHello ----------------------------------------------------------------------------
+
+    def _client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.client_hello, msg_type, "waiting for ClientHello")
+        hello = ClientHello.parse(body)
+        self.client_random = hello.random
+        self.peer_change_cipher_spec_allowed = True
+        offer = self._negotiate(hello)
+        suite, group, client_share = offer
+        self.suite = suite
+        self.transcript = Transcript(SUITES[suite].hash_name)
+        self.transcript.update(raw)
+        if client_share is None:
+            self._send_hello_retry_request(hello, suite, group)
+            return
+        self._send_server_flight(hello, suite, group, client_share)
+
+    def _negotiate(self, hello: ClientHello) -> tuple[int, int, bytes | None]:
+        """Choose suite and group and check the ClientHello (RFC 8446 §4.1.2, §4.2)."""
+        extensions = hello.extensions
+        versions = find_extension(extensions, E.supported_versions)
+        require(
+            versions is not None and TLS13 in ext.decode_supported_versions_client(versions),
+            ALERT.protocol_version,
+            "the client does not offer TLS 1.3, the only version cytls speaks",
+        )
+        require(
+            hello.legacy_compression_methods == b"\x00",
+            ALERT.illegal_parameter,
+            "a TLS 1.3 ClientHello must offer only the null compression method (§4.1.2)",
+        )
+        for index, (ext_type, _) in enumerate(extensions):
+            require(
+                ext_type != E.pre_shared_key or index == len(extensions) - 1,
+                ALERT.illegal_parameter,
+                "pre_shared_key is not the last extension of the ClientHello (RFC 8446 §4.2.11)",
+            )
+        if find_extension(extensions, E.pre_shared_key) is not None:
+            require(
+                find_extension(extensions, E.psk_key_exchange_modes) is not None,
+                ALERT.missing_extension,
+                "pre_shared_key without psk_key_exchange_modes (RFC 8446 §4.2.9)",
+            )
+        server_name = find_extension(extensions, E.server_name)
+        if server_name is not None:
+            self.server_name = ext.decode_server_name(server_name)
+        self._call_sni_callback()
+        context = self.context
+
+        suites = hello.cipher_suites
+        if context.options & ssl.OP_CIPHER_SERVER_PREFERENCE:
+            common = [suite for suite in context.cipher_suites if suite in suites]
+        else:
+            common = [suite for suite in suites if suite in context.cipher_suites]
+        require(bool(common), ALERT.handshake_failure, "no cipher suite in common")
+
+        groups_data = find_extension(extensions, E.supported_groups)
+        shares_data = find_extension(extensions, E.key_share)
+        require(
+            groups_data is not None and shares_data is not None,
+            ALERT.missing_extension,
+            "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
+        )
+        assert groups_data is not None and shares_data is not None
+        client_groups = ext.decode_supported_groups(groups_data)
+        shares = ext.decode_key_share_client(shares_data)
+        _check_share_order(shares, client_groups)
+        signature_data = find_extension(extensions, E.signature_algorithms)
+        require(
+            signature_data is not None,
+            ALERT.missing_extension,
+            "ClientHello without signature_algorithms (RFC 8446 §9.2)",
+        )
+        assert signature_data is not None
+        self.peer_signature_schemes = ext.decode_signature_algorithms(signature_data)
+        require(
+            context.private_key is not None,
+            ALERT.handshake_failure,
+            "the server has no certificate (call load_cert_chain)",
+        )
+        self.signature_scheme = signatures.choose_scheme(
+            context.private_key,
+            self.peer_signature_schemes,
+            certificate=context.certificate_chain[0],
+        )
+
+        candidates = [group for group in context.groups if group in client_groups]
+        require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
+        shared = dict(shares)
+        for group in candidates:
+            if group in shared:
+                return common[0], group, shared[group]
+        return common[0], candidates[0], None
+
+    def _call_sni_callback(self) -> None:
+        callback = self.context.sni_callback
+        if callback is None:
+            return
+        result = callback(self.sni_target, self.server_name, self.context)
+        if result is not None:
+            raise ProtocolError(result, f"the SNI callback refused {self.server_name!r}")
+        connection_context = getattr(self.sni_target, "context", None)
+        if connection_context is not None:
+            self.context = connection_context  # the callback may have switched contexts
+
+    def _send_hello_retry_request(self, hello: ClientHello, suite: int, group: int) -> None:
+        """RFC 8446 §4.1.4: ask for a share of ``group``; the transcript restarts (§4.4.1)."""
+        require(
+            self.first_client_hello is None,
+            ALERT.illegal_parameter,
+            "the second ClientHello still has no key share for the group we asked for",
+        )
+        self.first_client_hello = hello
+        self.group = group
+        assert self.transcript is not None
+        self.transcript.hello_retry_request_reset()
+        retry = ServerHello(
+            random=HELLO_RETRY_REQUEST_RANDOM,
+            legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=suite,
+            extensions=[
+                (E.supported_versions, ext.encode_supported_versions_server(TLS13)),
+                (E.key_share, ext.encode_key_share_hrr(group)),
+            ],
+        )
+        self.send(H.server_hello, retry.serialize())
+        self._send_change_cipher_spec(hello)
+        self._expect = self._second_client_hello
+
+    def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.client_hello, msg_type, "waiting for the second ClientHello")
+        hello = ClientHello.parse(body)
+        first = self.first_client_hello
+        assert first is not None and self.transcript is not None and self.suite is not None
+        require(
+            hello.random == first.random
+            and hello.legacy_session_id == first.legacy_session_id
+            and hello.cipher_suites == first.cipher_suites,
+            ALERT.illegal_parameter,
+            "the second ClientHello changed more than RFC 8446 §4.1.2 allows",
+        )
+        shares_data = find_extension(hello.extensions, E.key_share)
+        shares = ext.decode_key_share_client(shares_data) if shares_data is not None else []
+        require(
+            len(shares) == 1 and shares[0][0] == self.group,
+            ALERT.illegal_parameter,
+            "the second ClientHello must carry exactly one key share, for the group asked for",
+        )
+        self.transcript.update(raw)
+        assert self.group is not None
+        self._send_server_flight(hello, self.suite, self.group, shares[0][1])
+
+    # --- our flight -------------------------------------------------------------------------------
+
+    def _send_server_flight(
+        self, hello: ClientHello, suite: int, group: int, client_share: bytes
+    ) -> None:
+        """ServerHello, then EncryptedExtensions..Finished under the handshake key (§2)."""
+        context = self.context
+        self.group = group
+        server_share, shared_secret = self.environment.server_key_exchange(group, client_share)
+        server_hello = ServerHello(
+            random=self.environment.random_bytes(32),
+            legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=suite,
+            extensions=[
+                (E.key_share, ext.encode_key_share_server(group, server_share)),
+                (E.supported_versions, ext.encode_supported_versions_server(TLS13)),
+            ],
+        )
+        self.send(H.server_hello, server_hello.serialize())
+        assert self.transcript is not None
+        self.key_schedule = KeySchedule(suite)
+        client_secret, server_secret = self.key_schedule.handshake(
+            shared_secret, self.transcript.digest()
+        )
+        self.client_handshake_secret = client_secret
+        self._send_change_cipher_spec(hello)
+        self.set_write_secret(server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
+
+        extensions: list[tuple[int, bytes]] = []
+        if self.server_name is not None:
+            extensions.append((E.server_name, b""))  # RFC 6066 §3: we used the name
+        alpn_data = find_extension(hello.extensions, E.application_layer_protocol_negotiation)
+        if alpn_data is not None and context.alpn_protocols:
+            offered = ext.decode_alpn(alpn_data)
+            # As the ssl module: our first protocol that the client offers, else no ALPN.
+            for protocol in context.alpn_protocols:
+                if protocol in offered:
+                    self.alpn_protocol = protocol
+                    extensions.append(
+                        (E.application_layer_protocol_negotiation, ext.encode_alpn([protocol]))
+                    )
+                    break
+        self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
+        entries = [
+            CertificateEntry(certificate.public_bytes(Encoding.DER), [])
+            for certificate in context.certificate_chain
+        ]
+        self.send(H.certificate, Certificate(b"", entries).serialize())
+        signature = signatures.sign(
+            context.private_key,
+            self.signature_scheme,
+            signatures.certificate_verify_input(self.transcript.digest(), server=True),
+        )
+        self.send(
+            H.certificate_verify, CertificateVerify(self.signature_scheme, signature).serialize()
+        )
+        self.send(H.finished, Finished(self.finished_data(server_secret)).serialize())
+
+        client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
+        self.client_application_secret = client_app
+        self.exporter_master_secret = exporter
+        self._log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
+        self._log_secret("EXPORTER_SECRET", exporter)
+        self.set_write_secret(server_app, "SERVER_TRAFFIC_SECRET_0")
+        self.set_read_secret(client_secret, "", application_data=False)
+        # A client that cannot process our ServerHello has no keys: its alert comes in clear.
+        self.record.allow_plaintext_alerts = True
+        self._expect = self._client_finished
+
+    def _send_change_cipher_spec(self, hello: ClientHello) -> None:
+        """Middlebox compatibility (RFC 8446 §D.4): one CCS after our first handshake message,
+        when the client asked for the mode with a non-empty legacy_session_id."""
+        if hello.legacy_session_id and not self.sent_change_cipher_spec:
+            self.sent_change_cipher_spec = True
+            self.record.write(CHANGE_CIPHER_SPEC, b"\x01")
+
+    # --- the client's second flight ------------------------------------------------------------
+
+    def _client_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.finished, msg_type, "waiting for the client's Finished")
+        expected = self.finished_data(self.client_handshake_secret)
+        require(
+            hmac.compare_digest(expected, Finished.parse(body).verify_data),
+            ALERT.decrypt_error,
+            "the client's Finished does not match the handshake (RFC 8446 §4.4.4)",
+        )
+        assert self.transcript is not None and self.key_schedule is not None
+        self.transcript.update(raw)
+        self.resumption_master_secret = self.key_schedule.resumption_master_secret(
+            self.transcript.digest()
+        )
+        self.set_read_secret(
+            self.client_application_secret, "CLIENT_TRAFFIC_SECRET_0", application_data=True
+        )
+        self.peer_change_cipher_spec_allowed = False
+        self.record.allow_plaintext_alerts = False
+        self.complete = True
+        assert self.suite is not None and self.group is not None
+        self.events.append(
+            HandshakeComplete(
+                version="TLSv1.3",
+                cipher_suite=SUITES[self.suite].name,
+                group=GROUP_NAMES.get(self.group, str(self.group)),
+                alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
+                server_name=self.server_name,
+                peer_certificates=(),
+            )
+        )
+        self._expect = self._post_handshake
+
+    def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        if msg_type == H.key_update:
+            self.receive_key_update(body)
+            return
+        raise ProtocolError(
+            ALERT.unexpected_message, f"handshake message {msg_type} after the handshake"
+        )
+
+
+def _check_share_order(shares: list[tuple[int, bytes]], groups: list[int]) -> None:
+    """Each KeyShareEntry names an offered group, in supported_groups order (§4.2.8)."""
+    positions = []
+    for group, _ in shares:
+        require(
+            group in groups,
+            ALERT.illegal_parameter,
+            f"key share for group {group}, which supported_groups does not list (§4.2.8)",
+        )
+        positions.append(groups.index(group))
+    require(
+        positions == sorted(positions),
+        ALERT.illegal_parameter,
+        "key shares are not in supported_groups order (RFC 8446 §4.2.8)",
+    )
