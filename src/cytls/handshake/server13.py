@@ -140,11 +140,16 @@ class ServerHandshake(Handshake):
             ALERT.handshake_failure,
             "the server has no certificate (call load_cert_chain)",
         )
-        self.signature_scheme = signatures.choose_scheme(
-            context.private_key,
-            self.peer_signature_schemes,
-            certificate=context.certificate_chain[0],
-        )
+        try:
+            self.signature_scheme = signatures.choose_scheme(
+                context.private_key,
+                self.peer_signature_schemes,
+                certificate=context.certificate_chain[0],
+            )
+        except ValueError as exc:  # a key set on the context by hand that TLS 1.3 cannot use
+            raise ProtocolError(
+                ALERT.internal_error, f"the server's key cannot sign: {exc}"
+            ) from None
 
         candidates = [group for group in context.groups if group in client_groups]
         require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
