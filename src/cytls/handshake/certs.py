@@ -45,7 +45,9 @@ import re
 import ssl
 import sys
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -402,6 +404,7 @@ class TrustStore:
         self._certificates: list[x509.Certificate] = []
         self._der: set[bytes] = set()
         self._store: Store | None = None
+        self._verified: OrderedDict[VerificationKey, VerifiedPath] = OrderedDict()
         for certificate in certificates:
             self.add(certificate)
 
@@ -415,7 +418,32 @@ class TrustStore:
         self._der.add(der)
         self._certificates.append(certificate)
         self._store = None
+        self._verified.clear()  # a new anchor can change any verdict
         return True
+
+    # - verification results -
+
+    def cached_path(
+        self, key: VerificationKey, when: datetime.datetime
+    ) -> list[x509.Certificate] | None:
+        """A path this store verified before for the same chain bytes, name and purpose,
+        if ``when`` is still inside the validity window of every certificate in it."""
+        entry = self._verified.get(key)
+        if entry is None or not entry.not_before <= when <= entry.not_after:
+            return None
+        self._verified.move_to_end(key)
+        return list(entry.path)
+
+    def remember_path(self, key: VerificationKey, path: Sequence[x509.Certificate]) -> None:
+        """Keep a successful verification (a few hundred microseconds of signature checks and
+        path building) for the next connection that presents the same chain."""
+        self._verified[key] = VerifiedPath(
+            tuple(path),
+            max(certificate.not_valid_before_utc for certificate in path),
+            min(certificate.not_valid_after_utc for certificate in path),
+        )
+        if len(self._verified) > VERIFIED_PATH_CACHE_SIZE:
+            self._verified.popitem(last=False)
 
     def add_pem(self, data: bytes | str) -> int:
         """Trust every PEM certificate in ``data``; returns how many were new.
@@ -933,6 +961,20 @@ def _validation_time(now: datetime.datetime | None) -> datetime.datetime:
     return now.astimezone(UTC)
 
 
+VERIFIED_PATH_CACHE_SIZE = 256
+
+# (purpose, name or None, the chain's DER certificates): everything a verdict depends on
+# besides the trust store (whose changes clear the cache) and the time (checked on use).
+VerificationKey: TypeAlias = tuple[str, str | None, tuple[bytes, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedPath:
+    path: tuple[x509.Certificate, ...]
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+
+
 def verify_server_chain(
     chain: Sequence[bytes],
     store: TrustStore,
@@ -953,14 +995,16 @@ def verify_server_chain(
     OpenSSL ``X509_V_ERR_*`` code and text, and a message naming the certificate at fault. An
     empty chain is decode_error (RFC 8446 §4.4.2.4).
     """
+    name = hostname if check_hostname else None
+    when = _validation_time(now)
+    key: VerificationKey = ("server", name, tuple(bytes(der) for der in chain))
+    cached = store.cached_path(key, when)
+    if cached is not None:
+        return cached
     certificates = _parse_chain(chain, A.decode_error, "server")
-    return _verify(
-        certificates,
-        store,
-        purpose="server",
-        hostname=hostname if check_hostname else None,
-        when=_validation_time(now),
-    )
+    path = _verify(certificates, store, purpose="server", hostname=name, when=when)
+    store.remember_path(key, path)
+    return path
 
 
 def verify_client_chain(
@@ -972,8 +1016,15 @@ def verify_client_chain(
     subjectAltName. An empty chain is certificate_required (RFC 8446 §4.4.2.4, the server
     requires a certificate when it calls this).
     """
+    when = _validation_time(now)
+    key: VerificationKey = ("client", None, tuple(bytes(der) for der in chain))
+    cached = store.cached_path(key, when)
+    if cached is not None:
+        return cached
     certificates = _parse_chain(chain, A.certificate_required, "client")
-    return _verify(certificates, store, purpose="client", hostname=None, when=_validation_time(now))
+    path = _verify(certificates, store, purpose="client", hostname=None, when=when)
+    store.remember_path(key, path)
+    return path
 
 
 # -- diagnosis -------------------------------------------------------------------------------------
