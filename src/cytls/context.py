@@ -12,6 +12,8 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
 
@@ -57,6 +59,7 @@ class TLSContext:
         self.alpn_protocols: tuple[bytes, ...] = ()
         self.sni_callback: SniCallback | None = None
         self.certificate_chain: list[x509.Certificate] = []
+        self.certificate_chain_der: tuple[bytes, ...] = ()  # what the Certificate message carries
         self.private_key: Any = None
         self.keylog_filename: str | None = None
         self._trust: TrustStore | None = None
@@ -129,6 +132,9 @@ class TLSContext:
         from cytls.handshake.certs import load_cert_chain
 
         self.certificate_chain, self.private_key = load_cert_chain(certfile, keyfile, password)
+        self.certificate_chain_der = tuple(
+            certificate.public_bytes(Encoding.DER) for certificate in self.certificate_chain
+        )
 
     # --- negotiation ------------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hmac
 import ssl
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import HandshakeComplete
@@ -260,10 +258,7 @@ class ServerHandshake(Handshake):
                     )
                     break
         self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
-        entries = [
-            CertificateEntry(certificate.public_bytes(Encoding.DER), [])
-            for certificate in context.certificate_chain
-        ]
+        entries = [CertificateEntry(der, []) for der in context.certificate_chain_der]
         self.send(H.certificate, Certificate(b"", entries).serialize())
         signature = signatures.sign(
             context.private_key,

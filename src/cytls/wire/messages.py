@@ -137,7 +137,13 @@ def parse_extensions(reader: Reader, *, minimum: int = 0, maximum: int = 0xFFFF)
     seen: set[int] = set()
     while not block.at_end():
         ext_type = block.uint16("an extension type")
-        data = block.opaque16(f"the data of the {extension_name(ext_type)}")
+        try:
+            data = block.opaque16("extension data")
+        except ProtocolError:  # name the extension only when there is something to report
+            raise ProtocolError(
+                AlertDescription.decode_error,
+                f"{reader.what}: the data of the {extension_name(ext_type)} is truncated",
+            ) from None
         if ext_type in seen:
             raise ProtocolError(
                 AlertDescription.illegal_parameter,
