@@ -41,6 +41,10 @@ class RecordLayer:
     :class:`cytls.errors.ProtocolError` carrying the alert to send; after it, reading and writing
     raise the same error again, except :meth:`write_alert` (once, to send that alert) and
     :meth:`data_to_send` (to flush it).
+
+    Not thread-safe within one direction: a second call into the reading (or writing) side
+    while one is under way (from another thread, a finalizer or the padding policy) raises
+    RuntimeError. One thread may read while another writes.
     """
 
     legacy_version: int
@@ -135,6 +139,10 @@ class RecordLayer:
     def read_into(self, buffer: Buffer, nbytes: int = 0) -> int:
         """Copy up to ``nbytes`` (0: ``len(buffer)``) bytes of application data into
         ``buffer``; returns how many."""
+
+    def skip_early_data(self, max_bytes: int) -> None:
+        """Drop application_data records that do not open, up to ``max_bytes`` of them, until
+        one opens: what a server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
 
     @property
     def buffered_input(self) -> int:

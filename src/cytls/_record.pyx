@@ -376,6 +376,7 @@ cdef class RecordLayer:
     cdef uint64_t _pending_seq            # sequence number of the first of those records
     cdef object _control                  # an opened non-application record awaiting next_record
     cdef int _empty_run
+    cdef Py_ssize_t _early_data_to_skip   # rejected 0-RTT bytes still to drop (-1: budget spent)
     cdef object _failure
     cdef bint _write_closed
     cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
@@ -758,6 +759,12 @@ cdef class RecordLayer:
             self._check_header(record[0], length)
             if n - pos < HDR + length:
                 break
+            if record[0] == CT_APPLICATION_DATA and self._early_data_to_skip:
+                pos += HDR + length
+                reserved = True
+                if self._skip_or_open_early(record, length, protected):
+                    break
+                continue
             if protected and record[0] == CT_APPLICATION_DATA:
                 if not reserved:
                     # One allocation for every record here: plaintext is shorter than ciphertext.
@@ -774,11 +781,42 @@ cdef class RecordLayer:
             buf_release(&self._app)
         return pos
 
+    cdef int _skip_or_open_early(self, const unsigned char *record, Py_ssize_t length,
+                                 bint protected) except -1:
+        """A server that rejected 0-RTT drops the client's early data records: those it cannot
+        open, up to a budget, and then stops skipping (RFC 8446 §4.2.10). Returns 1 if the
+        record opened to a non-application record."""
+        if protected:
+            buf_reserve(&self._app, length)
+            try:
+                opened = self._open_protected(record, length)
+            except ProtocolError as exc:
+                if exc.alert != _BAD_RECORD_MAC:
+                    raise
+            else:
+                self._early_data_to_skip = 0   # the first record that opens ends the skipping
+                return opened
+        if length - TAG > self._early_data_to_skip:
+            raise _error(_UNEXPECTED, "more rejected early data than max_early_data_size "
+                                      "(RFC 8446 §4.2.10)")
+        self._early_data_to_skip -= length - TAG if length > TAG else 0
+        if self._early_data_to_skip == 0:
+            self._early_data_to_skip = -1      # spent: the next such record is an error
+        return 0
+
+    def skip_early_data(self, Py_ssize_t max_bytes):
+        """Drop application_data records that do not open, up to ``max_bytes`` of them, until
+        one opens: what a server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+        if max_bytes < 0:
+            raise ValueError("max_bytes cannot be negative")
+        self._early_data_to_skip = max_bytes
+
     cdef int _check_header(self, int content_type, Py_ssize_t length) except -1:
         """Reject a header as soon as it is seen, before its body is buffered (RFC 8446 §5.1-2)."""
         if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, f"unknown record content type {content_type}")
-        if self._read_state is not None and content_type == CT_APPLICATION_DATA:
+        if content_type == CT_APPLICATION_DATA and (
+                self._read_state is not None or self._early_data_to_skip):
             if length > self._read_limit + MAX_EXPANSION:
                 raise _error(_RECORD_OVERFLOW,
                              f"protected record of {length} bytes exceeds the limit of "

@@ -942,7 +942,7 @@ def _parse_chain(
     for index, der in enumerate(chain):
         try:
             certificates.append(x509.load_der_x509_certificate(bytes(der)))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             position = "leaf certificate" if index == 0 else f"certificate #{index} of the chain"
             raise _error(
                 V.UNSPECIFIED,
@@ -1002,7 +1002,7 @@ def verify_server_chain(
     if cached is not None:
         return cached
     certificates = _parse_chain(chain, A.decode_error, "server")
-    path = _verify(certificates, store, purpose="server", hostname=name, when=when)
+    path = _verify_parsed(certificates, store, purpose="server", hostname=name, when=when)
     store.remember_path(key, path)
     return path
 
@@ -1022,9 +1022,32 @@ def verify_client_chain(
     if cached is not None:
         return cached
     certificates = _parse_chain(chain, A.certificate_required, "client")
-    path = _verify(certificates, store, purpose="client", hostname=None, when=when)
+    path = _verify_parsed(certificates, store, purpose="client", hostname=None, when=when)
     store.remember_path(key, path)
     return path
+
+
+def _verify_parsed(
+    certificates: list[x509.Certificate],
+    store: TrustStore,
+    *,
+    purpose: str,
+    hostname: str | None,
+    when: datetime.datetime,
+) -> list[x509.Certificate]:
+    """``_verify``, with fields that only fail when read (cryptography parses certificates
+    lazily: a bad subject surfaces on first access) turned into bad_certificate."""
+    try:
+        return _verify(certificates, store, purpose=purpose, hostname=hostname, when=when)
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        if isinstance(exc, CertificateError):
+            raise
+        raise _error(
+            V.UNSPECIFIED,
+            f"the {purpose}'s certificate chain holds a malformed certificate ({exc})",
+            alert=A.bad_certificate,
+            verify_message="malformed certificate",
+        ) from None
 
 
 # -- diagnosis -------------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ from cytls.handshake import signatures
 from cytls.handshake.certs import verify_server_chain
 from cytls.handshake.common import (
     ALERT,
+    ALLOWED_IN_CERTIFICATE,
     ALLOWED_IN_ENCRYPTED_EXTENSIONS,
     ALLOWED_IN_HELLO_RETRY_REQUEST,
     ALLOWED_IN_SERVER_HELLO,
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
+    KNOWN_EXTENSIONS,
     TLS12,
     TLS13,
     Handshake,
@@ -220,6 +222,11 @@ class ClientHandshake(Handshake):
             f"the server selected version 0x{version:04x}, which we did not offer",
         )
         require(
+            hello.legacy_version > 0x0300,
+            ALERT.protocol_version,
+            "ServerHello.legacy_version is SSL 3.0 or older (RFC 8446 §D.5)",
+        )
+        require(
             hello.legacy_version == TLS12,
             ALERT.illegal_parameter,
             "ServerHello.legacy_version is not 0x0303",
@@ -357,6 +364,10 @@ class ClientHandshake(Handshake):
             ALERT.decode_error,
             "the server sent an empty Certificate message (RFC 8446 §4.4.2.4)",
         )
+        for entry in message.entries:
+            check_server_extensions(
+                entry.extensions, ALLOWED_IN_CERTIFICATE, self.offered_extensions, "Certificate"
+            )
         chain = [entry.cert_data for entry in message.entries]
         self.peer_certificates = tuple(chain)
         context = self.context
@@ -396,6 +407,11 @@ class ClientHandshake(Handshake):
         self.expect(H.finished, msg_type, "waiting for the server's Finished")
         expected = self.finished_data(self.server_handshake_secret)
         received = Finished.parse(body).verify_data
+        require(
+            len(received) == len(expected),
+            ALERT.decode_error,
+            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
+        )
         require(
             hmac.compare_digest(expected, received),
             ALERT.decrypt_error,
@@ -438,7 +454,14 @@ class ClientHandshake(Handshake):
 
     def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
         if msg_type == H.new_session_ticket:
-            NewSessionTicket.parse(body)  # validated; resumption comes with issue 6
+            ticket = NewSessionTicket.parse(body)  # resumption comes with issue 6
+            for ext_type, _ in ticket.extensions:
+                # §4.6.1: early_data is the only one defined; unknown ones are ignored.
+                require(
+                    ext_type == E.early_data or ext_type not in KNOWN_EXTENSIONS,
+                    ALERT.illegal_parameter,
+                    f"NewSessionTicket carries extension {ext_type}, not allowed there (§4.2)",
+                )
         elif msg_type == H.key_update:
             self.receive_key_update(body)
         else:

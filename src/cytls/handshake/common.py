@@ -65,6 +65,7 @@ ALLOWED_IN_ENCRYPTED_EXTENSIONS = frozenset(
         E.record_size_limit,
     }
 )
+ALLOWED_IN_CERTIFICATE = frozenset({E.status_request, E.signed_certificate_timestamp})
 KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 

@@ -37,6 +37,11 @@ from cytls.wire.messages import (
 E = ExtensionType
 H = HandshakeType
 
+# Extensions cytls knows that RFC 8446 §4.2 allows only in other messages than ClientHello.
+NOT_IN_CLIENT_HELLO = frozenset({E.oid_filters})
+# Rejected 0-RTT data we drop before failing (OpenSSL's default recv_max_early_data).
+MAX_REJECTED_EARLY_DATA = 16384
+
 
 class ServerHandshake(Handshake):
     """Server side of one TLS 1.3 handshake and of the post-handshake messages."""
@@ -65,6 +70,7 @@ class ServerHandshake(Handshake):
         hello = ClientHello.parse(body)
         self.client_random = hello.random
         self.peer_change_cipher_spec_allowed = True
+        self._check_client_hello(hello)
         offer = self._negotiate(hello)
         suite, group, client_share = offer
         self.suite = suite
@@ -75,9 +81,15 @@ class ServerHandshake(Handshake):
             return
         self._send_server_flight(hello, suite, group, client_share)
 
-    def _negotiate(self, hello: ClientHello) -> tuple[int, int, bytes | None]:
-        """Choose suite and group and check the ClientHello (RFC 8446 §4.1.2, §4.2)."""
+    def _check_client_hello(self, hello: ClientHello) -> None:
+        """What every TLS 1.3 ClientHello must satisfy, first or second (RFC 8446 §4.1.2,
+        §4.2, §9.2, §D.5)."""
         extensions = hello.extensions
+        require(
+            hello.legacy_version > 0x0300,
+            ALERT.protocol_version,
+            "ClientHello.legacy_version is SSL 3.0 or older (RFC 8446 §D.5)",
+        )
         versions = find_extension(extensions, E.supported_versions)
         require(
             versions is not None and TLS13 in ext.decode_supported_versions_client(versions),
@@ -101,6 +113,30 @@ class ServerHandshake(Handshake):
                 ALERT.missing_extension,
                 "pre_shared_key without psk_key_exchange_modes (RFC 8446 §4.2.9)",
             )
+        for ext_type, _ in extensions:
+            if ext_type in NOT_IN_CLIENT_HELLO:
+                raise ProtocolError(
+                    ALERT.illegal_parameter,
+                    f"ClientHello carries {ExtensionType(ext_type).name}, not allowed there (§4.2)",
+                )
+        require(
+            find_extension(extensions, E.signature_algorithms) is not None,
+            ALERT.missing_extension,
+            "ClientHello without signature_algorithms (RFC 8446 §9.2)",
+        )
+        require(
+            find_extension(extensions, E.supported_groups) is not None
+            and find_extension(extensions, E.key_share) is not None,
+            ALERT.missing_extension,
+            "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
+        )
+
+    def _negotiate(self, hello: ClientHello) -> tuple[int, int, bytes | None]:
+        """Choose suite and group (RFC 8446 §4.1.1)."""
+        extensions = hello.extensions
+        if find_extension(extensions, E.early_data) is not None:
+            # We never accept 0-RTT (yet): drop the early data the client may send (§4.2.10).
+            self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)
         server_name = find_extension(extensions, E.server_name)
         if server_name is not None:
             self.server_name = ext.decode_server_name(server_name)
@@ -116,22 +152,11 @@ class ServerHandshake(Handshake):
 
         groups_data = find_extension(extensions, E.supported_groups)
         shares_data = find_extension(extensions, E.key_share)
-        require(
-            groups_data is not None and shares_data is not None,
-            ALERT.missing_extension,
-            "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
-        )
-        assert groups_data is not None and shares_data is not None
+        signature_data = find_extension(extensions, E.signature_algorithms)
+        assert groups_data is not None and shares_data is not None and signature_data is not None
         client_groups = ext.decode_supported_groups(groups_data)
         shares = ext.decode_key_share_client(shares_data)
         _check_share_order(shares, client_groups)
-        signature_data = find_extension(extensions, E.signature_algorithms)
-        require(
-            signature_data is not None,
-            ALERT.missing_extension,
-            "ClientHello without signature_algorithms (RFC 8446 §9.2)",
-        )
-        assert signature_data is not None
         self.peer_signature_schemes = ext.decode_signature_algorithms(signature_data)
         require(
             context.private_key is not None,
@@ -195,6 +220,7 @@ class ServerHandshake(Handshake):
     def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.client_hello, msg_type, "waiting for the second ClientHello")
         hello = ClientHello.parse(body)
+        self._check_client_hello(hello)
         first = self.first_client_hello
         assert first is not None and self.transcript is not None and self.suite is not None
         require(
@@ -293,8 +319,14 @@ class ServerHandshake(Handshake):
     def _client_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.finished, msg_type, "waiting for the client's Finished")
         expected = self.finished_data(self.client_handshake_secret)
+        received = Finished.parse(body).verify_data
         require(
-            hmac.compare_digest(expected, Finished.parse(body).verify_data),
+            len(received) == len(expected),
+            ALERT.decode_error,
+            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
+        )
+        require(
+            hmac.compare_digest(expected, received),
             ALERT.decrypt_error,
             "the client's Finished does not match the handshake (RFC 8446 §4.4.4)",
         )
