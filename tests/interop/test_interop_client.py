@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
+import re
 import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -497,3 +498,29 @@ def test_cytls_to_cytls(pki: TestPKI, suite: str, group: str) -> None:
         server_handshake = served.result(TIMEOUT)
     assert (server_handshake.cipher_suite, server_handshake.group) == (suite, group)
     assert server_handshake.server_name == "localhost"
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_openssl_server_exporter_agrees(pki: TestPKI, suite: str) -> None:
+    """RFC 8446 §7.5: both ends export the same keying material (s_server -keymatexport)."""
+    certkey = pki.servers["ecdsa"]
+    context = cytls_client_context(pki, suites=suite)
+    label = "EXPERIMENTAL-cytls-interop"
+    with (
+        openssl_server(
+            certkey.cert,
+            certkey.key,
+            ciphersuites=suite,
+            extra_args=["-keymatexport", label, "-keymatexportlen", "48"],
+        ) as server,
+        cytls_client(server.port, context) as client,
+    ):
+        exchange_lines(client, server)
+        ours = client.conn.export_keying_material(label, None, 48)
+        close(client.conn, client.sock, TIMEOUT)
+        server.wait()
+    match = re.search(r"Keying material: ([0-9A-Fa-f]+)", server.stdout_text)
+    assert match is not None, server.stdout_text[-2000:]
+    assert bytes.fromhex(match.group(1)) == ours
+    assert client.conn.export_keying_material(label, b"", 48) == ours  # no context == empty
+    assert client.conn.export_keying_material(label, b"x", 48) != ours
