@@ -58,7 +58,7 @@ def test_keylog_file_has_the_nss_lines_of_both_directions(tmp_path: Path) -> Non
     keylog = tmp_path / "keys.log"
     ctx = client_context()
     ctx.keylog_filename = str(keylog)
-    client, server = handshake(ctx)
+    _client, server = handshake(ctx)
     lines = keylog.read_text().splitlines()
     labels = [line.split()[0] for line in lines]
     assert labels == [
