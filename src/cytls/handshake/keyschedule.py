@@ -172,6 +172,11 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     )
 
 
+# HkdfLabel up to the context, per (label, length): a handshake expands about 18 labels per
+# side, always the same few.
+_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
+
+
 def hkdf_expand_label(
     hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
@@ -179,12 +184,17 @@ def hkdf_expand_label(
 
     ``label`` is given without the "tls13 " prefix, which this function adds.
     """
-    info = hkdf_label(label, context, length)
     h = _hash(hash_name)
-    if 0 < length <= h.length:  # one HMAC block: every secret, key and IV of TLS 1.3
-        block = _hmac(h.algorithm, secret, info + b"\x01")
+    if 0 < length <= h.length and len(context) <= 255:
+        # One HMAC block, every secret, key and IV of TLS 1.3: HkdfLabel || 0x01.
+        head = _LABEL_HEADS.get((label, length))
+        if head is None:
+            head = hkdf_label(label, b"", length)[:-1]
+            if len(_LABEL_HEADS) < 256:
+                _LABEL_HEADS[label, length] = head
+        block = _hmac(h.algorithm, secret, head + bytes((len(context),)) + context + b"\x01")
         return block if length == h.length else block[:length]
-    return hkdf_expand(hash_name, secret, info, length)
+    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
