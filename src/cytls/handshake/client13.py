@@ -17,6 +17,7 @@ import ipaddress
 import ssl
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
@@ -485,9 +486,24 @@ def _is_ip_address(hostname: str) -> bool:
 
 
 def _parse_leaf(der: bytes) -> x509.Certificate:
+    """The unverified leaf (verify_mode CERT_NONE): only its key is used, for CertificateVerify.
+
+    cryptography parses lazily, so the key is decoded here, where a failure can be named.
+    """
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+        certificate = x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ProtocolError(
             ALERT.bad_certificate, f"the server's certificate is malformed: {exc}"
         ) from None
+    try:
+        certificate.public_key()
+    except UnsupportedAlgorithm as exc:
+        raise ProtocolError(
+            ALERT.unsupported_certificate, f"the server's certificate has an unusable key: {exc}"
+        ) from None
+    except ValueError as exc:
+        raise ProtocolError(
+            ALERT.bad_certificate, f"the server's certificate key is malformed: {exc}"
+        ) from None
+    return certificate
