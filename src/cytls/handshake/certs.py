@@ -996,15 +996,7 @@ def verify_server_chain(
     empty chain is decode_error (RFC 8446 §4.4.2.4).
     """
     name = hostname if check_hostname else None
-    when = _validation_time(now)
-    key: VerificationKey = ("server", name, tuple(bytes(der) for der in chain))
-    cached = store.cached_path(key, when)
-    if cached is not None:
-        return cached
-    certificates = _parse_chain(chain, A.decode_error, "server")
-    path = _verify_parsed(certificates, store, purpose="server", hostname=name, when=when)
-    store.remember_path(key, path)
-    return path
+    return _verify_cached(chain, store, purpose="server", hostname=name, now=now)
 
 
 def verify_client_chain(
@@ -1016,13 +1008,28 @@ def verify_client_chain(
     subjectAltName. An empty chain is certificate_required (RFC 8446 §4.4.2.4, the server
     requires a certificate when it calls this).
     """
+    return _verify_cached(chain, store, purpose="client", hostname=None, now=now)
+
+
+def _verify_cached(
+    chain: Sequence[bytes],
+    store: TrustStore,
+    *,
+    purpose: str,
+    hostname: str | None,
+    now: datetime.datetime | None,
+) -> list[x509.Certificate]:
+    """Verify, or reuse the store's verdict on the same chain bytes, name and purpose."""
     when = _validation_time(now)
-    key: VerificationKey = ("client", None, tuple(bytes(der) for der in chain))
+    key: VerificationKey = (purpose, hostname, tuple(bytes(der) for der in chain))
     cached = store.cached_path(key, when)
     if cached is not None:
         return cached
-    certificates = _parse_chain(chain, A.certificate_required, "client")
-    path = _verify_parsed(certificates, store, purpose="client", hostname=None, when=when)
+    # RFC 8446 §4.4.2.4: an empty server chain is decode_error; a server that calls this for a
+    # client requires a certificate, so an empty client chain is certificate_required.
+    empty = A.decode_error if purpose == "server" else A.certificate_required
+    certificates = _parse_chain(chain, empty, purpose)
+    path = _verify_parsed(certificates, store, purpose=purpose, hostname=hostname, when=when)
     store.remember_path(key, path)
     return path
 

@@ -21,7 +21,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
-from cytls.events import HandshakeComplete
 from cytls.handshake import signatures
 from cytls.handshake.certs import verify_server_chain
 from cytls.handshake.common import (
@@ -406,18 +405,7 @@ class ClientHandshake(Handshake):
 
     def _server_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.finished, msg_type, "waiting for the server's Finished")
-        expected = self.finished_data(self.server_handshake_secret)
-        received = Finished.parse(body).verify_data
-        require(
-            len(received) == len(expected),
-            ALERT.decode_error,
-            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
-        )
-        require(
-            hmac.compare_digest(expected, received),
-            ALERT.decrypt_error,
-            "the server's Finished does not match the handshake (RFC 8446 §4.4.4)",
-        )
+        self.check_peer_finished(body, self.server_handshake_secret, "server")
         self.transcript_update(raw)
         assert self.key_schedule is not None and self.transcript is not None
         client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
@@ -436,19 +424,7 @@ class ClientHandshake(Handshake):
             self.transcript.digest()
         )
         self.set_write_secret(client_app, "CLIENT_TRAFFIC_SECRET_0")
-        self.peer_change_cipher_spec_allowed = False
-        self.complete = True
-        assert self.suite is not None and self.group is not None
-        self.events.append(
-            HandshakeComplete(
-                version="TLSv1.3",
-                cipher_suite=SUITES[self.suite].name,
-                group=GROUP_NAMES.get(self.group, str(self.group)),
-                alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
-                server_name=self.server_name,
-                peer_certificates=self.peer_certificates,
-            )
-        )
+        self.finish()
         self._expect = self._post_handshake
 
     # --- after the handshake --------------------------------------------------------------------

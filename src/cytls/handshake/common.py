@@ -3,6 +3,7 @@ transcript, the rules for extensions, and the injectable sources of randomness a
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Callable
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from cytls._record import HANDSHAKE, RecordLayer
 from cytls.errors import ProtocolError
-from cytls.events import Event, KeyUpdated
-from cytls.handshake.groups import ClientKeyShare, server_key_exchange
+from cytls.events import Event, HandshakeComplete, KeyUpdated
+from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare, server_key_exchange
 from cytls.handshake.keyschedule import (
     SUITES,
     KeySchedule,
@@ -25,6 +26,7 @@ from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
     ExtensionType,
+    Finished,
     HandshakeReassembler,
     HandshakeType,
     KeyUpdate,
@@ -221,6 +223,37 @@ class Handshake:
     def finished_data(self, base_key: bytes) -> bytes:
         assert self.transcript is not None
         return finished_verify_data(self.hash_name, base_key, self.transcript.digest())
+
+    def check_peer_finished(self, body: bytes, base_key: bytes, peer: str) -> None:
+        """The peer's Finished against the transcript so far (RFC 8446 §4.4.4)."""
+        expected = self.finished_data(base_key)
+        received = Finished.parse(body).verify_data
+        require(
+            len(received) == len(expected),
+            ALERT.decode_error,
+            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
+        )
+        require(
+            hmac.compare_digest(expected, received),
+            ALERT.decrypt_error,
+            f"the {peer}'s Finished does not match the handshake (RFC 8446 §4.4.4)",
+        )
+
+    def finish(self) -> None:
+        """The handshake is complete: report what was negotiated."""
+        assert self.suite is not None and self.group is not None
+        self.peer_change_cipher_spec_allowed = False
+        self.complete = True
+        self.events.append(
+            HandshakeComplete(
+                version="TLSv1.3",
+                cipher_suite=SUITES[self.suite].name,
+                group=GROUP_NAMES.get(self.group, str(self.group)),
+                alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
+                server_name=self.server_name,
+                peer_certificates=self.peer_certificates,
+            )
+        )
 
     # --- after the handshake ------------------------------------------------------------------
 

@@ -9,15 +9,12 @@ _post_handshake       <- KeyUpdate
 
 from __future__ import annotations
 
-import hmac
 import ssl
 
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError, TLSError
-from cytls.events import HandshakeComplete
 from cytls.handshake import signatures
 from cytls.handshake.common import ALERT, TLS13, Handshake, require
-from cytls.handshake.groups import GROUP_NAMES
 from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
@@ -318,18 +315,7 @@ class ServerHandshake(Handshake):
 
     def _client_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.finished, msg_type, "waiting for the client's Finished")
-        expected = self.finished_data(self.client_handshake_secret)
-        received = Finished.parse(body).verify_data
-        require(
-            len(received) == len(expected),
-            ALERT.decode_error,
-            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
-        )
-        require(
-            hmac.compare_digest(expected, received),
-            ALERT.decrypt_error,
-            "the client's Finished does not match the handshake (RFC 8446 §4.4.4)",
-        )
+        self.check_peer_finished(body, self.client_handshake_secret, "client")
         assert self.transcript is not None and self.key_schedule is not None
         self.transcript.update(raw)
         self.resumption_master_secret = self.key_schedule.resumption_master_secret(
@@ -338,20 +324,8 @@ class ServerHandshake(Handshake):
         self.set_read_secret(
             self.client_application_secret, "CLIENT_TRAFFIC_SECRET_0", application_data=True
         )
-        self.peer_change_cipher_spec_allowed = False
         self.record.allow_plaintext_alerts = False
-        self.complete = True
-        assert self.suite is not None and self.group is not None
-        self.events.append(
-            HandshakeComplete(
-                version="TLSv1.3",
-                cipher_suite=SUITES[self.suite].name,
-                group=GROUP_NAMES.get(self.group, str(self.group)),
-                alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
-                server_name=self.server_name,
-                peer_certificates=(),
-            )
-        )
+        self.finish()
         self._expect = self._post_handshake
 
     def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
