@@ -9,7 +9,7 @@ import ssl
 
 from cytls.wire.enums import AlertDescription
 
-__all__ = ["CertificateError", "PeerAlert", "ProtocolError", "TLSError"]
+__all__ = ["CertificateError", "PeerAlert", "ProtocolError", "TLSError", "ZeroReturnError"]
 
 
 class TLSError(ssl.SSLError):
@@ -87,3 +87,10 @@ class PeerAlert(TLSError):
         super().__init__(
             f"the peer sent a fatal {name} alert", reason=f"TLSV1_ALERT_{name.upper()}"
         )
+
+
+class ZeroReturnError(TLSError, ssl.SSLZeroReturnError):
+    """The peer closed the TLS connection cleanly (close_notify), as ``ssl`` reports it."""
+
+    def __init__(self, message: str = "TLS/SSL connection has been closed (EOF)") -> None:
+        super().__init__(message, reason="ZERO_RETURN")
