@@ -1,7 +1,7 @@
 """The ``cytls`` command (also ``python -m cytls``).
 
-Today it has one subcommand, ``bench``, which measures the record layer against the raw AEAD
-calls it is built on. ``proxy`` and ``connect`` come with the handshake.
+``bench`` measures cytls against its references (the ssl module, the raw AEAD calls);
+``connect`` is a TLS client for people, like ``openssl s_client``. ``proxy`` is to come.
 """
 
 from __future__ import annotations
@@ -49,7 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     bench.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     bench.set_defaults(handler=_bench)
+
+    connect = commands.add_parser(
+        "connect",
+        help="connect to a TLS server, show what was negotiated, relay stdin/stdout",
+        description="Like openssl s_client: handshake with HOST:PORT, print the version, suite, "
+        "group, ALPN and the certificate chain on stderr, then relay stdin to the server and "
+        "the server's data to stdout.",
+    )
+    connect.add_argument("address", metavar="HOST:PORT")
+    connect.add_argument("--servername", help="SNI and the name to verify (default: HOST)")
+    connect.add_argument("--alpn", action="append", metavar="PROTOCOL", help="offer PROTOCOL")
+    connect.add_argument("--cafile", help="trust these CA certificates (PEM)")
+    connect.add_argument(
+        "--insecure", action="store_true", help="do not verify the certificate or the name"
+    )
+    connect.set_defaults(handler=_connect)
     return parser
+
+
+def _connect(args: argparse.Namespace) -> int:
+    from cytls.client_tool import main_connect
+
+    return main_connect(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
