@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,13 @@ from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
 
 if TYPE_CHECKING:
+    import socket
+
     from cryptography import x509
 
     from cytls.handshake.certs import TrustStore
+    from cytls.io.sockets import TLSSocket
+    from cytls.io.sslobject import BIO, TLSObject
 
 PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
 PROTOCOL_TLS_SERVER = ssl.PROTOCOL_TLS_SERVER
@@ -187,3 +192,81 @@ class TLSContext:
         return (highest in (TLSVersion.MAXIMUM_SUPPORTED,) or highest >= TLSVersion.TLSv1_3) and (
             lowest in (TLSVersion.MINIMUM_SUPPORTED,) or lowest <= TLSVersion.TLSv1_3
         )
+
+    # --- making connections -------------------------------------------------------------------
+
+    def wrap_bio(
+        self,
+        incoming: BIO,
+        outgoing: BIO,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        session: object = None,
+    ) -> TLSObject:
+        """A :class:`cytls.TLSObject` (``ssl.SSLObject``'s interface) over two memory BIOs."""
+        from cytls.io.sslobject import TLSObject
+
+        return TLSObject(
+            self,
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
+        )
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | None = None,
+        session: object = None,
+    ) -> TLSSocket:
+        """A TLS socket over ``sock`` (``ssl.SSLSocket``'s interface): see cytls.io.sockets."""
+        from cytls.io.sockets import wrap_socket
+
+        return wrap_socket(
+            self,
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+
+
+def create_default_context(
+    purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH,
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    capath: str | os.PathLike[str] | None = None,
+    cadata: str | bytes | None = None,
+) -> TLSContext:
+    """A context with ``ssl.create_default_context``'s settings.
+
+    SERVER_AUTH (the default) makes a client context that verifies certificates and host
+    names against ``cafile``/``capath``/``cadata``, or the system trust store if none is given;
+    CLIENT_AUTH makes a server context. ``SSLKEYLOGFILE`` sets ``keylog_filename``, as in
+    ``ssl`` (unless Python runs with -E).
+    """
+    if not isinstance(purpose, ssl._ASN1Object):
+        raise TypeError(purpose)
+    if purpose == ssl.Purpose.SERVER_AUTH:
+        context = TLSContext(PROTOCOL_TLS_CLIENT)
+        context.verify_mode = CERT_REQUIRED
+        context.check_hostname = True
+    elif purpose == ssl.Purpose.CLIENT_AUTH:
+        context = TLSContext(PROTOCOL_TLS_SERVER)
+    else:
+        raise ValueError(purpose)
+    if cafile or capath or cadata:
+        context.load_verify_locations(cafile, capath, cadata)
+    elif context.verify_mode != CERT_NONE:
+        context.load_default_certs(purpose)
+    keylogfile = os.environ.get("SSLKEYLOGFILE")
+    if keylogfile and not sys.flags.ignore_environment:
+        context.keylog_filename = keylogfile
+    return context

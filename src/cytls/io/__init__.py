@@ -1,0 +1,1 @@
+"""I/O adapters over the sans-I/O Connection: ssl-compatible objects, sockets and asyncio."""
