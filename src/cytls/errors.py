@@ -60,6 +60,7 @@ class CertificateError(ProtocolError, ssl.SSLCertVerificationError):
         verify_message: str = "",
     ) -> None:
         super().__init__(alert, message)
+        self.reason = "CERTIFICATE_VERIFY_FAILED"  # what ssl reports, whatever the alert
         self.verify_code = verify_code
         self.verify_message = verify_message or message
 
