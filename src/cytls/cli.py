@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure", action="store_true", help="do not verify the certificate or the name"
     )
     connect.set_defaults(handler=_connect)
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="terminate TLS in front of a TCP service",
+        description="Accept TLS on --listen and forward the plaintext to --upstream, on the "
+        "cytls.aio fast path. Without --cert, an ephemeral self-signed certificate is made for "
+        "the listen name and its SHA-256 fingerprint printed. SIGINT/SIGTERM stop accepting "
+        "and let open connections finish.",
+    )
+    proxy.add_argument("--listen", required=True, metavar="HOST:PORT")
+    proxy.add_argument("--upstream", required=True, metavar="HOST:PORT")
+    proxy.add_argument("--cert", help="certificate chain (PEM)")
+    proxy.add_argument("--key", help="private key (PEM; default: in --cert)")
+    proxy.add_argument("--alpn", action="append", metavar="PROTOCOL", help="offer PROTOCOL")
+    proxy.add_argument("--max-connections", type=int, default=10000, metavar="N")
+    proxy.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="N processes sharing the port"
+    )
+    proxy.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    proxy.set_defaults(handler=_proxy)
     return parser
 
 
@@ -72,6 +93,99 @@ def _connect(args: argparse.Namespace) -> int:
     from cytls.client_tool import main_connect
 
     return main_connect(args)
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import shutil
+    import signal
+    import subprocess
+
+    from cytls import proxy
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s cytls proxy: %(message)s")
+    try:
+        listen = proxy.parse_listen(args.listen)
+        upstream = proxy.parse_listen(args.upstream)
+    except ValueError as exc:
+        print(f"cytls proxy: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.max_connections < 1:
+        print("cytls proxy: --workers and --max-connections must be at least 1", file=sys.stderr)
+        return 2
+    if args.key and not args.cert:
+        print("cytls proxy: --key needs --cert", file=sys.stderr)
+        return 2
+    try:
+        context, fingerprint, directory = proxy.build_context(
+            listen[0], args.cert, args.key, args.alpn
+        )
+    except (OSError, ValueError) as exc:
+        print(f"cytls proxy: cannot load the certificate: {exc}", file=sys.stderr)
+        return 1
+    if fingerprint:
+        print(
+            f"cytls proxy: ephemeral certificate for {listen[0]}, SHA-256 {fingerprint}",
+            file=sys.stderr,
+            flush=True,
+        )
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if args.workers > 1:
+            cert = args.cert or os.path.join(directory or "", "proxy-cert.pem")
+            key = args.key or (
+                None if args.cert else os.path.join(directory or "", "proxy-key.pem")
+            )
+            argv = [
+                sys.executable,
+                "-m",
+                "cytls",
+                "proxy",
+                "--listen",
+                args.listen,
+                "--upstream",
+                args.upstream,
+                "--cert",
+                cert,
+                "--max-connections",
+                str(args.max_connections),
+                "--workers",
+                "1",
+                "--reuse-port",
+            ]
+            if key:
+                argv += ["--key", key]
+            for protocol in args.alpn or ():
+                argv += ["--alpn", protocol]
+            # Our own interpreter and module with our own arguments: no shell, no outside input.
+            children = [subprocess.Popen(argv) for _ in range(args.workers - 1)]  # noqa: S603
+        try:
+            asyncio.run(
+                proxy.serve(
+                    listen,
+                    upstream,
+                    context,
+                    max_connections=args.max_connections,
+                    reuse_port=args.workers > 1 or args.reuse_port,
+                )
+            )
+        except OSError as exc:
+            print(
+                f"cytls proxy: cannot listen on {args.listen}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 1
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait()
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
