@@ -5,6 +5,7 @@ import contextlib
 import gc
 import hashlib
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -218,6 +219,7 @@ def ca_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.interop
 def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path) -> None:
     proc, port = start_proxy_process(http_upstream)
     try:
@@ -250,6 +252,7 @@ def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path
     assert "sni=localhost version=TLSv1.3" in out and "ended=closed" in out
 
 
+@pytest.mark.interop
 def test_openssl_s_client_through_the_proxy(tmp_path: Path) -> None:
     async def serve_echo(ready: "asyncio.Future[int]", stop: asyncio.Event) -> None:
         server = await asyncio.start_server(echo_upstream, "127.0.0.1", 0)
@@ -358,3 +361,77 @@ def test_cli_errors_are_one_line() -> None:
     assert busy.returncode == 1, busy.stderr
     assert f"cytls proxy: cannot listen on 127.0.0.1:{port}: " in busy.stderr
     assert "Traceback" not in busy.stderr
+
+
+def test_workers_share_the_port_and_stop_together() -> None:
+    """--workers 2: two processes accept on one port (SO_REUSEPORT); SIGTERM stops both."""
+
+    async def main(port: int) -> None:
+        payload = b"w" * 1000
+        for _ in range(60):
+            assert await round_trip(port, payload) == hashlib.sha256(payload).hexdigest()
+
+    async def upstream_main(ready: "asyncio.Future[int]", stop: asyncio.Event) -> None:
+        server = await asyncio.start_server(echo_upstream, "127.0.0.1", 0)
+        ready.set_result(server.sockets[0].getsockname()[1])
+        await stop.wait()
+        server.close()
+
+    loop = asyncio.new_event_loop()
+    ready: asyncio.Future[int] = loop.create_future()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(upstream_main(ready, stop),))
+    thread.start()
+    while not ready.done():
+        time.sleep(0.01)
+    proc, port = start_proxy_process(ready.result(), "--workers", "2")
+    try:
+        time.sleep(1.0)  # let the second worker bind too
+        asyncio.run(asyncio.wait_for(main(port), TIMEOUT))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=TIMEOUT)
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(TIMEOUT)
+    assert proc.returncode == 0, out
+    served_by = set(re.findall(r"cytls proxy\[(\d+)\]: peer=", out))
+    assert len(served_by) == 2, out[-3000:]
+    assert len(re.findall(r"\]: stopped$", out, re.M)) == 2, out[-3000:]
+
+
+def test_connection_limit_refuses_beyond_it() -> None:
+    async def main() -> None:
+        proxy, upstream, port = await start_pair(max_connections=2)
+        held = [
+            await aio.open_connection(
+                "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+            )
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.2)
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+        with contextlib.suppress(ConnectionError, ssl.SSLEOFError):
+            assert await asyncio.wait_for(reader.read(), 10) == b""  # closed at once
+        writer.close()
+        for _, held_writer in held:
+            held_writer.close()
+        await proxy.drain_and_stop(grace=5)
+        upstream.close()
+        assert proxy.connections == 3
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts /proc/self/fd (Linux)")
+def test_faults_leave_no_file_descriptors_behind() -> None:
+    """Run the fault scenarios twice; the second run must not grow the descriptor count."""
+    fd_dir = Path("/proc/self/fd")
+    test_faults_do_not_stop_the_proxy_or_leak()
+    gc.collect()
+    before = len(list(fd_dir.iterdir()))
+    test_faults_do_not_stop_the_proxy_or_leak()
+    gc.collect()
+    after = len(list(fd_dir.iterdir()))
+    assert after <= before, (before, after)

@@ -104,7 +104,9 @@ def _proxy(args: argparse.Namespace) -> int:
 
     from cytls import proxy
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s cytls proxy: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s cytls proxy[%(process)d]: %(message)s"
+    )
     try:
         listen = proxy.parse_listen(args.listen)
         upstream = proxy.parse_listen(args.upstream)
