@@ -1,17 +1,13 @@
 """Full TLS 1.3 handshakes per second, cytls beside the ssl module (pytest-benchmark).
 
 Both sides in one process, in memory, configured identically: ECDSA P-256 certificate verified
-by the client (name included), x25519, TLS_AES_256_GCM_SHA384.
+by the client (name included), x25519, TLS_AES_256_GCM_SHA384; the ssl server sends no
+session tickets (cytls does not resume sessions yet). ``credentials`` is in conftest.py.
 """
 
 import pytest
 
-from cytls.benchmark import cytls_handshake, make_credentials, ssl_handshake
-
-
-@pytest.fixture(scope="module")
-def credentials(tmp_path_factory: pytest.TempPathFactory):
-    return make_credentials(str(tmp_path_factory.mktemp("bench-pki")))
+from cytls.benchmark import cytls_handshake, ssl_handshake
 
 
 @pytest.mark.parametrize("implementation", ["cytls", "ssl"])

@@ -17,24 +17,94 @@ def test_scenarios_round_trip_and_fail_on_lost_data(suite: str) -> None:
     benchmark.raw_aead_roundtrip(suite, 100)()
 
 
+@pytest.fixture(scope="module")
+def credentials(tmp_path_factory: pytest.TempPathFactory) -> benchmark.Credentials:
+    return benchmark.make_credentials(str(tmp_path_factory.mktemp("bench-pki")))
+
+
+@pytest.mark.parametrize("implementation", benchmark.IMPLEMENTATIONS)
+@pytest.mark.parametrize("size", [64, 20000])  # one record, and two records read in two calls
+def test_wrap_bio_transfer_runs_the_same_code_for_both_modules(
+    credentials: benchmark.Credentials, implementation: str, size: int
+) -> None:
+    """Set-up checks TLS 1.3 with TLS_AES_256_GCM_SHA384 and that the bytes arrived."""
+    module, client, server = benchmark.make_contexts(implementation, credentials)
+    transfer = benchmark.wrap_bio_transfer(module, client, server, size, benchmark.SSL_SUITE)
+    transfer()
+
+
+@pytest.mark.parametrize("suite", list(benchmark.SUITES))
+def test_cytls_transfers_with_each_suite(credentials: benchmark.Credentials, suite: str) -> None:
+    import cytls
+
+    _, client, server = benchmark.make_contexts("cytls", credentials, suite)
+    name = benchmark.SUITE_NAMES[suite]
+    benchmark.wrap_bio_transfer(cytls, client, server, 1000, name)()
+    benchmark.connection_transfer(client, server, 20000, name)()
+
+
+def test_transfer_set_up_fails_loudly_on_another_suite(credentials: benchmark.Credentials) -> None:
+    import cytls
+
+    _, client, server = benchmark.make_contexts("cytls", credentials, "AES-128-GCM")
+    with pytest.raises(AssertionError, match="TLS_AES_128_GCM_SHA256"):
+        benchmark.wrap_bio_transfer(cytls, client, server, 64, benchmark.SSL_SUITE)
+    with pytest.raises(AssertionError, match="TLS_AES_128_GCM_SHA256"):
+        benchmark.connection_transfer(client, server, 64, benchmark.SSL_SUITE)
+    with pytest.raises(ValueError, match="cannot choose"):
+        benchmark.make_contexts("ssl", credentials, "ChaCha20-Poly1305")
+
+
+@pytest.mark.parametrize("build", [benchmark.cytls_handshake, benchmark.ssl_handshake])
+def test_handshakes_complete(credentials: benchmark.Credentials, build) -> None:
+    build(credentials)()
+
+
+@pytest.mark.parametrize("implementation", benchmark.IMPLEMENTATIONS)
+def test_idle_memory_measures_established_pairs_in_a_subprocess(
+    credentials: benchmark.Credentials, implementation: str
+) -> None:
+    """The child establishes (and checks) every pair; a tiny count may not move RSS a page."""
+    per_connection = benchmark.idle_connection_memory(implementation, credentials, count=50)
+    assert per_connection >= 0
+
+
 def test_bench_prints_table_and_writes_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(benchmark, "SIZES", {"64 B": 64})
-    monkeypatch.setattr(benchmark, "SUITES", {"AES-128-GCM": benchmark.SUITES["AES-128-GCM"]})
+    monkeypatch.setattr(
+        benchmark,
+        "SUITES",
+        {name: benchmark.SUITES[name] for name in ("AES-128-GCM", "AES-256-GCM")},
+    )
+    monkeypatch.setattr(benchmark, "IDLE_CONNECTIONS", 50)
     out = tmp_path / "figures.json"
     assert cli.main(["bench", "--quick", "--json", str(out)]) == 0
     printed = capsys.readouterr()
     assert "record seal+open 64 B, AES-128-GCM" in printed.out
+    assert "wrap_bio write+read 64 B  " in printed.out
+    assert "Connection write+read 64 B" in printed.out
+    assert "wrap_bio write+read 64 B, AES-128-GCM" in printed.out
+    assert "memory per idle connection" in printed.out
     assert "python: CPython" in printed.out
     assert "measuring record seal+open 64 B" in printed.err  # progress goes to stderr
+    assert "measuring wrap_bio write+read 64 B" in printed.err
     assert "full handshake" in printed.out and "ssl module" in printed.out
     figures = json.loads(out.read_text())
-    handshake, result = figures["results"]
-    assert handshake["reference"] == "ssl module" and handshake["cytls_seconds"] > 0
+    results = {entry["scenario"]: entry for entry in figures["results"]}
+    handshake = next(entry for name, entry in results.items() if "handshake" in name)
+    assert handshake["reference"] == "ssl module" and handshake["cytls_value"] > 0
+    wrap_bio = results["wrap_bio write+read 64 B"]
+    assert wrap_bio["reference"] == "ssl module" and wrap_bio["better"] == "higher"
+    assert results["wrap_bio write+read 64 B, AES-128-GCM"]["reference"] == "cytls AES-256"
+    memory = next(entry for name, entry in results.items() if name.startswith("memory"))
+    assert memory["unit"] == "B" and memory["better"] == "lower"
+    assert memory["ratio"] == pytest.approx(memory["cytls_value"] / memory["reference_value"])
+    result = results["record seal+open 64 B, AES-128-GCM"]
     assert result["size"] == 64
-    assert result["cytls_seconds"] > 0 and result["reference_seconds"] > 0
-    assert result["ratio"] == pytest.approx(result["reference_seconds"] / result["cytls_seconds"])
+    assert result["cytls_value"] > 0 and result["reference_value"] > 0
+    assert result["ratio"] == pytest.approx(result["reference_value"] / result["cytls_value"])
     assert set(figures["machine"]) >= {"cpu", "cores", "python", "cryptography"}
 
 
@@ -54,3 +124,10 @@ def test_format_table_ratio_is_reference_over_cytls() -> None:
     table = benchmark.format_table([benchmark.Comparison("x", 16384, 2e-6, 1e-6, "raw AEAD")])
     assert "0.50" in table
     assert "8.19 GB/s" in table  # 16384 B / 2 µs
+
+
+def test_memory_ratio_is_cytls_over_reference_and_lower_is_better() -> None:
+    comparison = benchmark.Comparison("memory", 0, 7 * 1024, 10 * 1024, "ssl module", unit="B")
+    assert comparison.ratio == pytest.approx(0.7) and comparison.better == "lower"
+    table = benchmark.format_table([comparison])
+    assert "7.0 KiB" in table and "10.0 KiB (ssl module)" in table and "0.70" in table

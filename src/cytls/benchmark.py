@@ -1,9 +1,12 @@
 """Benchmark scenarios shared by ``cytls bench`` and the pytest-benchmark suite in ``bench/``.
 
-Every cytls case has a twin that sets the limit it is measured against, run on the same bytes
-in the same process: for the record layer that is the raw ``cryptography`` AEAD calls
-(``encrypt_into`` + ``decrypt_into`` into preallocated buffers), which no record layer can beat.
-Figures are medians of interleaved rounds, because this kind of machine is shared and noisy.
+Every cytls case has a twin it is measured against, run on the same bytes in the same process.
+Handshakes, bulk transfers (through ``wrap_bio`` with the same code for both modules, and
+through cytls's sans-I/O ``Connection``) and idle memory have the ``ssl`` module as their twin,
+configured identically: ECDSA P-256 certificate, x25519, TLS 1.3, TLS_AES_256_GCM_SHA384. The
+record layer's twin is its limit, the raw ``cryptography`` AEAD calls (``encrypt_into`` +
+``decrypt_into`` into preallocated buffers). Timings are medians of interleaved rounds after a
+warm-up, because this kind of machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
@@ -79,21 +83,33 @@ def raw_aead_roundtrip(suite: str, size: int) -> Callable[[], None]:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """Median seconds per operation of a cytls case and of its reference twin."""
+    """A cytls figure beside its reference twin's.
+
+    ``unit`` is ``"s"`` for median seconds per operation (ratio = reference / cytls, higher is
+    better for cytls) or ``"B"`` for bytes of memory (ratio = cytls / reference, lower is better).
+    """
 
     scenario: str
     size: int
-    cytls_seconds: float
-    reference_seconds: float
+    cytls_value: float
+    reference_value: float
     reference: str
+    unit: str = "s"
 
     @property
     def ratio(self) -> float:
-        """Reference time / cytls time: 1.0 means as fast as the reference."""
-        return self.reference_seconds / self.cytls_seconds
+        """Time: reference / cytls (1.0 = as fast). Memory: cytls / reference (1.0 = as big)."""
+        if self.unit == "B":
+            return self.cytls_value / self.reference_value
+        return self.reference_value / self.cytls_value
+
+    @property
+    def better(self) -> str:
+        """Which direction of :attr:`ratio` favours cytls: "higher" or "lower"."""
+        return "lower" if self.unit == "B" else "higher"
 
 
-def _per_call(function: Callable[[], None], calls: int) -> float:
+def _per_call(function: Callable[[], object], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
         function()
@@ -103,8 +119,8 @@ def _per_call(function: Callable[[], None], calls: int) -> float:
 def compare(
     scenario: str,
     size: int,
-    cytls_case: Callable[[], None],
-    reference_case: Callable[[], None],
+    cytls_case: Callable[[], object],
+    reference_case: Callable[[], object],
     reference: str,
     *,
     rounds: int,
@@ -250,48 +266,53 @@ def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
     return handshake
 
 
-def ssl_handshake(credentials: Credentials) -> Callable[[], None]:
-    """The ssl module doing exactly what :func:`cytls_handshake` does, over MemoryBIOs."""
+def ssl_handshake(credentials: Credentials) -> Callable[[], object]:
+    """The ssl module doing exactly what :func:`cytls_handshake` does, over MemoryBIOs.
+
+    The server's Finished check is included (both ends complete, as with cytls), and the
+    server sends no session tickets (``num_tickets = 0``): cytls does not resume sessions yet.
+    """
     import ssl
 
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(credentials.certfile, credentials.keyfile)
-    client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    client_context.load_verify_locations(credentials.cafile)
-    for context in (server_context, client_context):
-        context.minimum_version = ssl.TLSVersion.TLSv1_3
-        context.set_ecdh_curve("X25519")
+    _, client_context, server_context = make_contexts("ssl", credentials)
+    MemoryBIO, WantRead = ssl.MemoryBIO, ssl.SSLWantReadError
 
-    def handshake() -> None:
-        client_in, client_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        server_in, server_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    def handshake() -> tuple[ssl.SSLObject, ssl.SSLObject]:
+        client_in, client_out = MemoryBIO(), MemoryBIO()
+        server_in, server_out = MemoryBIO(), MemoryBIO()
         client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")
         server = server_context.wrap_bio(server_in, server_out, server_side=True)
-        for _ in range(4):
-            for obj, incoming, outgoing in (
-                (client, server_out, client_in),
-                (server, client_out, server_in),
-            ):
-                with contextlib.suppress(ssl.SSLWantReadError):
-                    obj.do_handshake()
-                if incoming.pending:
-                    outgoing.write(incoming.read())
-        if client.version() != "TLSv1.3" or client.cipher()[0] != "TLS_AES_256_GCM_SHA384":
-            raise AssertionError(f"ssl handshake negotiated {client.version()} {client.cipher()}")
+        with contextlib.suppress(WantRead):
+            client.do_handshake()  # ClientHello
+        server_in.write(client_out.read())
+        with contextlib.suppress(WantRead):
+            server.do_handshake()  # ServerHello ... Finished
+        client_in.write(server_out.read())
+        client.do_handshake()  # client Finished
+        server_in.write(client_out.read())
+        server.do_handshake()
+        return client, server
 
-    handshake()
+    client, server = handshake()
+    for obj in (client, server):
+        if obj.version() != "TLSv1.3" or obj.cipher()[0] != SSL_SUITE:
+            raise AssertionError(f"ssl handshake negotiated {obj.version()} {obj.cipher()}")
     return handshake
 
 
 def handshake_comparisons(
-    *, quick: bool, progress: Callable[[str], None] | None = None
+    *,
+    quick: bool,
+    progress: Callable[[str], None] | None = None,
+    credentials: Credentials | None = None,
 ) -> Iterable[Comparison]:
     """Full handshakes per second, cytls against the ssl module (higher ratio = cytls faster)."""
     import tempfile
 
     rounds, seconds = (5, 0.2) if quick else (11, 0.5)
-    with tempfile.TemporaryDirectory() as directory:
-        credentials = make_credentials(directory)
+    with contextlib.ExitStack() as stack:
+        if credentials is None:
+            credentials = make_credentials(stack.enter_context(tempfile.TemporaryDirectory()))
         name = "full handshake (ECDSA P-256, x25519, AES-256-GCM)"
         if progress:
             progress(name)
@@ -304,6 +325,318 @@ def handshake_comparisons(
             rounds=rounds,
             seconds_per_round=seconds,
         )
+
+
+def all_comparisons(
+    *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """Everything ``cytls bench`` reports: handshakes, transfers, idle memory, record layer."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        credentials = make_credentials(directory)
+        yield from handshake_comparisons(quick=quick, progress=progress, credentials=credentials)
+        yield from transfer_comparisons(credentials, quick=quick, progress=progress)
+        yield from memory_comparisons(credentials, quick=quick, progress=progress)
+    yield from record_layer_comparisons(quick=quick, progress=progress)
+
+
+# --- bulk transfer and idle memory: cytls against the ssl module ---------------------------------
+#
+# TODO(issue 5, item 5): throughput and connections/s over loopback sockets through ``cytls proxy``
+# beside the same proxy on asyncio + ssl, driven by wrk (or a shared load generator of our own).
+# TODO(issue 5, item 6): resumed handshakes, cytls beside ssl, once session resumption exists.
+
+SSL_SUITE = "TLS_AES_256_GCM_SHA384"  # what Python 3.11's ssl negotiates; it cannot choose
+IMPLEMENTATIONS = ("cytls", "ssl")
+# The IANA names for the suite labels in SUITES, for set_ciphers and for checking cipher().
+SUITE_NAMES: dict[str, str] = {
+    "AES-128-GCM": "TLS_AES_128_GCM_SHA256",
+    "AES-256-GCM": "TLS_AES_256_GCM_SHA384",
+    "ChaCha20-Poly1305": "TLS_CHACHA20_POLY1305_SHA256",
+}
+
+
+def make_contexts(
+    implementation: str, credentials: Credentials, suite: str = "AES-256-GCM"
+) -> tuple[Any, Any, Any]:
+    """``(module, client_context, server_context)`` configured alike for cytls and ssl.
+
+    ECDSA P-256 certificate verified by the client (name included), x25519, TLS 1.3 only. The
+    suite is pinned on the cytls side; ssl cannot choose TLS 1.3 suites, so only AES-256-GCM
+    (which it picks by default) exists for it, and the callers check what it negotiated. The
+    ssl server sends no session tickets, like cytls, which does not resume sessions yet.
+    """
+    if implementation == "cytls":
+        import cytls as module
+    elif implementation == "ssl":
+        import ssl as module
+
+        if suite != "AES-256-GCM":
+            raise ValueError("the ssl module cannot choose a TLS 1.3 suite; only AES-256-GCM")
+    else:
+        raise ValueError(f"unknown implementation {implementation!r}")
+    server_context = module.SSLContext(module.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(credentials.certfile, credentials.keyfile)
+    client_context = module.SSLContext(module.PROTOCOL_TLS_CLIENT)
+    client_context.load_verify_locations(credentials.cafile)
+    for context in (server_context, client_context):
+        context.minimum_version = module.TLSVersion.TLSv1_3
+        if implementation == "cytls":
+            context.set_groups("x25519")
+            context.set_ciphers(SUITE_NAMES[suite])
+        else:
+            context.set_ecdh_curve("X25519")
+    if implementation == "ssl":
+        server_context.num_tickets = 0  # cytls sends none: it does not resume sessions yet
+    return module, client_context, server_context
+
+
+def _establish_bio_pair(
+    module: Any, client_context: Any, server_context: Any, expected_suite: str
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Handshake a wrap_bio client and server over MemoryBIOs; the same code for both modules.
+
+    Returns ``(client, server, client_in, client_out, server_in, server_out)`` once both ends
+    are established, post-handshake messages (session tickets) delivered and nothing in flight.
+    """
+    client_in, client_out = module.MemoryBIO(), module.MemoryBIO()
+    server_in, server_out = module.MemoryBIO(), module.MemoryBIO()
+    client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")
+    server = server_context.wrap_bio(server_in, server_out, server_side=True)
+    for _ in range(2):  # ClientHello; server flight; client Finished: both ends complete
+        for obj, incoming, outgoing in (
+            (client, server_out, client_in),
+            (server, client_out, server_in),
+        ):
+            if incoming.pending:
+                outgoing.write(incoming.read())
+            with contextlib.suppress(module.SSLWantReadError):
+                obj.do_handshake()
+    # Let the client take in anything sent after the server's Finished (none is expected).
+    if server_out.pending:
+        client_in.write(server_out.read())
+    with contextlib.suppress(module.SSLWantReadError):
+        client.read(1)
+    for obj in (client, server):
+        if obj.version() != "TLSv1.3" or obj.cipher()[0] != expected_suite:
+            raise AssertionError(
+                f"{module.__name__} negotiated {obj.version()} {obj.cipher()}, "
+                f"not TLSv1.3 {expected_suite}"
+            )
+    if client_out.pending or server_out.pending or client_in.pending or server_in.pending:
+        raise AssertionError(f"{module.__name__}: bytes left in flight after the handshake")
+    return client, server, client_in, client_out, server_in, server_out
+
+
+def wrap_bio_transfer(
+    module: Any, client_context: Any, server_context: Any, size: int, expected_suite: str
+) -> Callable[[], None]:
+    """The client writes ``size`` bytes, they move through the MemoryBIOs, the server reads them.
+
+    The same code for cytls and the ssl module: ``module`` only provides ``MemoryBIO`` and
+    ``SSLWantReadError``, the contexts come from :func:`make_contexts`. The server reads with
+    ``read(len, buffer)`` into a preallocated buffer (one record per call, as ``SSL_read``
+    returns), so the figure measures TLS, not the allocator. The first call checks the bytes.
+    """
+    client, server, _, client_out, server_in, _ = _establish_bio_pair(
+        module, client_context, server_context, expected_suite
+    )
+    data = os.urandom(size)
+    sink = bytearray(size)
+    view = memoryview(sink)
+    write, read, move_out, move_in = client.write, server.read, client_out.read, server_in.write
+
+    def transfer() -> None:
+        write(data)
+        move_in(move_out())
+        got = read(size, sink)
+        while got < size:
+            got += read(size - got, view[got:])
+
+    transfer()
+    if sink != data or server.pending() or server_in.pending or client_out.pending:
+        raise AssertionError(f"{module.__name__} wrap_bio transfer of {size} bytes lost data")
+    sink[:] = bytes(size)
+    transfer()
+    if sink != data:
+        raise AssertionError(f"{module.__name__} wrap_bio transfer of {size} bytes lost data")
+    return transfer
+
+
+def connection_transfer(
+    client_context: Any, server_context: Any, size: int, expected_suite: str
+) -> Callable[[], None]:
+    """The same transfer through cytls's sans-I/O :class:`cytls.Connection` (the proxy's path).
+
+    ``send``, ``data_to_send``, ``receive_data``, then ``recv_into`` a preallocated buffer.
+    """
+    from cytls.connection import Connection
+
+    client = Connection(client_context, server_hostname="localhost")
+    server = Connection(server_context, server_side=True)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    if not (client.handshake_complete and server.handshake_complete):
+        raise AssertionError("cytls Connection handshake did not complete")
+    if client.cipher()[0] != expected_suite or server.cipher()[0] != expected_suite:
+        raise AssertionError(f"cytls Connection negotiated {client.cipher()}")
+    data = os.urandom(size)
+    sink = bytearray(size)
+    view = memoryview(sink)
+    send, data_to_send = client.send, client.data_to_send
+    receive_data, recv_into = server.receive_data, server.recv_into
+
+    def transfer() -> None:
+        send(data)
+        receive_data(data_to_send())
+        got = recv_into(sink, size)
+        while got < size:
+            got += recv_into(view[got:], size - got)
+
+    transfer()
+    if sink != data or server.pending() or client.data_to_send():
+        raise AssertionError(f"cytls Connection transfer of {size} bytes lost data")
+    return transfer
+
+
+def transfer_comparisons(
+    credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """Write+read through wrap_bio (both modules, same code) and through cytls's Connection.
+
+    Every row with the ssl module as reference is AES-256-GCM on both sides. The AES-128-GCM
+    and ChaCha20-Poly1305 rows have no ssl twin: their reference is cytls's own wrap_bio
+    AES-256-GCM transfer of the same size, so their ratio says how much faster the suite is.
+    """
+    rounds, seconds = (5, 0.05) if quick else (11, 0.2)
+    aes256 = SUITE_NAMES["AES-256-GCM"]
+    _, cytls_client, cytls_server = make_contexts("cytls", credentials)
+    ssl_module, ssl_client, ssl_server = make_contexts("ssl", credentials)
+    import cytls
+
+    for size_name, size in SIZES.items():
+        ssl_case = wrap_bio_transfer(ssl_module, ssl_client, ssl_server, size, SSL_SUITE)
+        cytls_case = wrap_bio_transfer(cytls, cytls_client, cytls_server, size, aes256)
+        cases = [
+            (f"wrap_bio write+read {size_name}", cytls_case, ssl_case, "ssl module"),
+            (
+                f"Connection write+read {size_name}",
+                connection_transfer(cytls_client, cytls_server, size, aes256),
+                ssl_case,
+                "ssl module",
+            ),
+        ]
+        for suite in (s for s in SUITES if s != "AES-256-GCM"):
+            _, client, server = make_contexts("cytls", credentials, suite)
+            cases.append(
+                (
+                    f"wrap_bio write+read {size_name}, {suite}",
+                    wrap_bio_transfer(cytls, client, server, size, SUITE_NAMES[suite]),
+                    cytls_case,
+                    "cytls AES-256",
+                )
+            )
+        for name, cytls_function, reference_function, reference in cases:
+            if progress:
+                progress(name)
+            yield compare(
+                name,
+                size,
+                cytls_function,
+                reference_function,
+                reference,
+                rounds=rounds,
+                seconds_per_round=seconds,
+            )
+
+
+IDLE_CONNECTIONS = 2000
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
+    """In a fresh interpreter: RSS growth per established idle client+server pair, printed."""
+    import gc
+
+    credentials = Credentials(
+        os.path.join(directory, "cert.pem"),
+        os.path.join(directory, "key.pem"),
+        os.path.join(directory, "ca.pem"),
+    )
+    module, client_context, server_context = make_contexts(implementation, credentials)
+    if implementation == "cytls":
+        from cytls.connection import Connection
+
+        def establish() -> object:
+            client = Connection(client_context, server_hostname="localhost")
+            server = Connection(server_context, server_side=True)
+            server.receive_data(client.data_to_send())
+            client.receive_data(server.data_to_send())
+            server.receive_data(client.data_to_send())
+            client.receive_data(server.data_to_send())
+            if not (client.handshake_complete and server.handshake_complete):
+                raise AssertionError("cytls Connection handshake did not complete")
+            if client.cipher()[0] != SSL_SUITE or client.data_to_send() or server.data_to_send():
+                raise AssertionError(f"cytls negotiated {client.cipher()} or left bytes")
+            return client, server
+    else:
+
+        def establish() -> object:
+            return _establish_bio_pair(module, client_context, server_context, SSL_SUITE)
+
+    keep = [establish() for _ in range(10)]  # warm caches, imports and free lists first
+    gc.collect()
+    before = _rss_bytes()
+    keep += [establish() for _ in range(int(count))]
+    gc.collect()
+    after = _rss_bytes()
+    print((after - before) / int(count))
+    del keep
+
+
+def idle_connection_memory(
+    implementation: str, credentials: Credentials, count: int | None = None
+) -> float:
+    """Bytes of RSS per idle established connection (one client+server pair in memory).
+
+    cytls pairs are sans-I/O Connections, ssl pairs SSLObjects over MemoryBIOs (the BIOs
+    counted with them). Each implementation runs in a fresh subprocess so the two don't share
+    allocator state. The child checks every pair is established with TLS_AES_256_GCM_SHA384.
+    """
+    import subprocess
+
+    count = IDLE_CONNECTIONS if count is None else count
+    directory = os.path.dirname(credentials.certfile)
+    code = "import sys; from cytls.benchmark import _idle_memory_child as f; f(*sys.argv[1:])"
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-c", code, implementation, directory, str(count)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"idle memory measurement of {implementation} failed:\n{proc.stderr}")
+    return float(proc.stdout.strip())
+
+
+def memory_comparisons(
+    credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """RSS per idle established connection, cytls against ssl (ratio = cytls / ssl)."""
+    name = f"memory per idle connection ({IDLE_CONNECTIONS:,} pairs)"
+    if progress:
+        progress(name)
+    cytls_bytes = idle_connection_memory("cytls", credentials)
+    ssl_bytes = idle_connection_memory("ssl", credentials)
+    yield Comparison(name, 0, cytls_bytes, ssl_bytes, "ssl module", unit="B")
 
 
 def machine_description() -> dict[str, str]:
@@ -330,33 +663,39 @@ def machine_description() -> dict[str, str]:
 
 
 def format_table(comparisons: Iterable[Comparison]) -> str:
-    """One line per scenario: cytls figure, reference figure, ratio."""
-    rows = [("scenario", "cytls", "reference", "ratio")]
+    """One line per scenario: cytls figure, reference figure, ratio and which way is better."""
+    rows = [("scenario", "cytls", "reference", "ratio", "better")]
     for c in comparisons:
         rows.append(
             (
                 c.scenario,
-                _format_figure(c.cytls_seconds, c.size),
-                f"{_format_figure(c.reference_seconds, c.size)} ({c.reference})",
+                _format_figure(c.cytls_value, c.size, c.unit),
+                f"{_format_figure(c.reference_value, c.size, c.unit)} ({c.reference})",
                 f"{c.ratio:.2f}",
+                c.better,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    lines.append("ratio = reference time / cytls time (1.00 = as fast as the reference)")
+    lines.append(
+        "ratio: times = reference time / cytls time (higher is better, 1.00 = as fast);"
+        " memory = cytls / reference (lower is better)"
+    )
     return "\n".join(lines)
 
 
-def _format_figure(seconds: float, size: int) -> str:
+def _format_figure(value: float, size: int, unit: str = "s") -> str:
+    if unit == "B":
+        return f"{value / 1024:.1f} KiB"
     if size == 0:  # an operation without a payload: a handshake
-        return f"{seconds * 1e6:.0f} µs = {1 / seconds:,.0f}/s"
-    per_op = f"{seconds * 1e6:.2f} µs"
+        return f"{value * 1e6:.0f} µs = {1 / value:,.0f}/s"
+    per_op = f"{value * 1e6:.2f} µs"
     if size >= 16384:
-        return f"{per_op} = {size / seconds / 1e9:.2f} GB/s"
+        return f"{per_op} = {size / value / 1e9:.2f} GB/s"
     return per_op
 
 
@@ -366,5 +705,6 @@ def as_json(comparisons: Iterable[Comparison]) -> dict[str, object]:
     for c in comparisons:
         entry = asdict(c)
         entry["ratio"] = c.ratio
+        entry["better"] = c.better
         results.append(entry)
     return {"machine": machine_description(), "results": results}

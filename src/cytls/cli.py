@@ -24,8 +24,7 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"cytls {__version__} benchmark", flush=True)
     for key, value in machine.items():
         print(f"  {key}: {value}")
-    results = list(benchmark.handshake_comparisons(quick=args.quick, progress=progress))
-    results += benchmark.record_layer_comparisons(quick=args.quick, progress=progress)
+    results = list(benchmark.all_comparisons(quick=args.quick, progress=progress))
     print()
     print(benchmark.format_table(results))
     if args.json:
@@ -42,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench",
         help="measure cytls against its references (the ssl module, raw AEAD calls) in one run",
-        description="Full TLS 1.3 handshakes beside the ssl module doing the same, and seal+open "
-        "of 64 B to 1 MiB records with each TLS 1.3 suite beside the raw cryptography "
-        "encrypt_into+decrypt_into calls on the same bytes (the limit).",
+        description="Beside the ssl module doing the same in the same run: full TLS 1.3 "
+        "handshakes, write+read of 64 B to 1 MiB through wrap_bio and through the sans-I/O "
+        "Connection, and memory per idle connection; then record seal+open beside the raw "
+        "cryptography encrypt_into+decrypt_into calls on the same bytes (the limit).",
     )
     bench.add_argument("--quick", action="store_true", help="fewer rounds (under 30 seconds)")
     bench.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")

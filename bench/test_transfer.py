@@ -1,0 +1,42 @@
+"""Bulk write+read, cytls beside the ssl module (pytest-benchmark).
+
+Each ``write+read <size>`` group holds the ssl module through ``wrap_bio`` and, beside it, cytls
+through the very same ``wrap_bio`` code (:func:`cytls.benchmark.wrap_bio_transfer`) and through
+its sans-I/O ``Connection``, all with TLS_AES_256_GCM_SHA384 (checked at set-up). The server
+reads into a preallocated buffer. The ``... other suites`` groups have no ssl twin (Python's ssl
+cannot choose a TLS 1.3 suite): they set cytls's AES-128-GCM and ChaCha20-Poly1305 beside its
+own AES-256-GCM.
+"""
+
+import pytest
+
+import cytls
+from cytls.benchmark import (
+    SIZES,
+    SSL_SUITE,
+    SUITE_NAMES,
+    connection_transfer,
+    make_contexts,
+    wrap_bio_transfer,
+)
+
+
+@pytest.mark.parametrize("size_name", list(SIZES))
+@pytest.mark.parametrize("case", ["ssl wrap_bio", "cytls wrap_bio", "cytls Connection"])
+def test_write_read(benchmark, credentials, case: str, size_name: str) -> None:
+    benchmark.group = f"write+read {size_name} AES-256-GCM"
+    implementation, path = case.split()
+    module, client, server = make_contexts(implementation, credentials)
+    if path == "Connection":
+        transfer = connection_transfer(client, server, SIZES[size_name], SSL_SUITE)
+    else:
+        transfer = wrap_bio_transfer(module, client, server, SIZES[size_name], SSL_SUITE)
+    benchmark(transfer)
+
+
+@pytest.mark.parametrize("size_name", list(SIZES))
+@pytest.mark.parametrize("suite", list(SUITE_NAMES))
+def test_cytls_suites(benchmark, credentials, suite: str, size_name: str) -> None:
+    benchmark.group = f"write+read {size_name} cytls wrap_bio, other suites (no ssl twin)"
+    _, client, server = make_contexts("cytls", credentials, suite)
+    benchmark(wrap_bio_transfer(cytls, client, server, SIZES[size_name], SUITE_NAMES[suite]))
