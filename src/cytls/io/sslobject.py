@@ -13,6 +13,7 @@ close_notify raises ``ssl.SSLEOFError``. asyncio's ``sslproto`` relies on exactl
 
 from __future__ import annotations
 
+import builtins
 import ssl
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -158,17 +159,32 @@ class TLSObject:
         ``ssl.SSLWantReadError`` when nothing is ready yet; ``ssl.SSLEOFError`` when the
         transport ended without close_notify.
         """
-        self._handshake_step()
         conn = self._conn
+        incoming = self._incoming
+        if self._error is None and conn.handshake_complete and not incoming.eof:
+            # The steady state, inlined: feed what arrived, flush what that produced.
+            data = incoming.read()
+            if data:
+                try:
+                    conn.receive_data(data)
+                except TLSError as exc:
+                    self._error = exc
+                    raise
+                finally:
+                    self._flush()
+        else:
+            self._handshake_step()
         if buffer is not None:
-            view = memoryview(buffer).cast("B")
-            if len <= 0 or len > view.nbytes:
-                len = view.nbytes
+            if type(buffer) is not bytearray:  # the common case needs no view
+                buffer = memoryview(buffer).cast("B")
+            size = builtins.len(buffer)
+            if len <= 0 or len > size:
+                len = size
             if len == 0:
                 return 0
             if not conn.pending():
                 self._check_closed_both_ways()
-            return conn.recv_into(view, len)
+            return conn.recv_into(buffer, len)
         if len < 0:
             raise ValueError("size should not be negative")
         if len == 0:
@@ -183,15 +199,16 @@ class TLSObject:
 
     def write(self, data: Buffer) -> int:
         """Encrypt ``data`` into ``outgoing``; returns its length (the handshake runs first)."""
-        self._handshake_step()
+        conn = self._conn
+        if self._error is not None or not conn.handshake_complete:
+            self._handshake_step()  # SSL_write does not read: only an unfinished handshake does
         if self._closing:
             raise TLSError("protocol is shutdown", reason="PROTOCOL_IS_SHUTDOWN")
-        view = memoryview(data)
         try:
-            self._conn.send(view)
+            conn.send(data)
         finally:
             self._flush()
-        return view.nbytes
+        return builtins.len(data) if type(data) is bytes else memoryview(data).nbytes
 
     def pending(self) -> int:
         """Decrypted bytes ready to ``read`` without more input."""
