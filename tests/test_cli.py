@@ -131,3 +131,17 @@ def test_memory_ratio_is_cytls_over_reference_and_lower_is_better() -> None:
     assert comparison.ratio == pytest.approx(0.7) and comparison.better == "lower"
     table = benchmark.format_table([comparison])
     assert "7.0 KiB" in table and "10.0 KiB (ssl module)" in table and "0.70" in table
+
+
+@pytest.mark.interop
+def test_proxy_comparison_drives_both_proxies_with_wrk(tmp_path: Path) -> None:
+    """The proxy rows of cytls bench: wrk through cytls proxy and through asyncio+ssl."""
+    from cytls import proxybench
+
+    credentials = benchmark.make_credentials(str(tmp_path))
+    ours, theirs = proxybench.measure(
+        credentials.certfile, credentials.keyfile, body=100, seconds=1, connections=4, rounds=1
+    )
+    for result in (*ours, *theirs):
+        assert result.requests_per_second > 10
+        assert result.bytes_per_second > 100 * result.requests_per_second

@@ -85,8 +85,9 @@ def raw_aead_roundtrip(suite: str, size: int) -> Callable[[], None]:
 class Comparison:
     """A cytls figure beside its reference twin's.
 
-    ``unit`` is ``"s"`` for median seconds per operation (ratio = reference / cytls, higher is
-    better for cytls) or ``"B"`` for bytes of memory (ratio = cytls / reference, lower is better).
+    ``unit`` is ``"s"`` for median seconds per operation, ``"req"`` for seconds per request
+    through a proxy (both: ratio = reference / cytls, higher is better for cytls), or ``"B"``
+    for bytes of memory (ratio = cytls / reference, lower is better).
     """
 
     scenario: str
@@ -338,13 +339,49 @@ def all_comparisons(
         yield from handshake_comparisons(quick=quick, progress=progress, credentials=credentials)
         yield from transfer_comparisons(credentials, quick=quick, progress=progress)
         yield from memory_comparisons(credentials, quick=quick, progress=progress)
+        yield from proxy_comparisons(credentials, quick=quick, progress=progress)
     yield from record_layer_comparisons(quick=quick, progress=progress)
+
+
+def proxy_comparisons(
+    credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """Requests/s through ``cytls proxy`` and through the same proxy on asyncio + ssl, both in
+    front of one upstream on loopback, driven by wrk (skipped, with a note, without wrk)."""
+    import shutil
+
+    from cytls import proxybench
+
+    if shutil.which("wrk") is None:
+        if progress:
+            progress("proxy comparison skipped: wrk is not installed (apt-get install wrk)")
+        return
+    seconds, rounds = (1, 1) if quick else (3, 3)
+    cases = [(100, "small responses (100 B)"), (16384, "16 KiB responses")]
+    for body, label in cases[:1] if quick else cases:  # --quick stays under 30 s
+        name = f"proxy, {label}, 32 connections"
+        if progress:
+            progress(name)
+        ours, theirs = proxybench.measure(
+            credentials.certfile,
+            credentials.keyfile,
+            body=body,
+            seconds=seconds,
+            connections=32,
+            rounds=rounds,
+        )
+        yield Comparison(
+            name,
+            body,
+            1 / statistics.median(r.requests_per_second for r in ours),
+            1 / statistics.median(r.requests_per_second for r in theirs),
+            "asyncio+ssl proxy",
+            unit="req",
+        )
 
 
 # --- bulk transfer and idle memory: cytls against the ssl module ---------------------------------
 #
-# TODO(issue 5, item 5): throughput and connections/s over loopback sockets through ``cytls proxy``
-# beside the same proxy on asyncio + ssl, driven by wrk (or a shared load generator of our own).
 # TODO(issue 5, item 6): resumed handshakes, cytls beside ssl, once session resumption exists.
 
 SSL_SUITE = "TLS_AES_256_GCM_SHA384"  # what Python 3.11's ssl negotiates; it cannot choose
@@ -691,6 +728,9 @@ def format_table(comparisons: Iterable[Comparison]) -> str:
 def _format_figure(value: float, size: int, unit: str = "s") -> str:
     if unit == "B":
         return f"{value / 1024:.1f} KiB"
+    if unit == "req":  # seconds per request through a proxy
+        rate = f"{1 / value:,.0f} req/s"
+        return f"{rate} = {size / value / 1e6:.1f} MB/s" if size >= 16384 else rate
     if size == 0:  # an operation without a payload: a handshake
         return f"{value * 1e6:.0f} µs = {1 / value:,.0f}/s"
     per_op = f"{value * 1e6:.2f} µs"
