@@ -126,3 +126,14 @@ def test_refused_connection_and_bad_address_are_one_line() -> None:
     bad = run("no-port-here", "--insecure")
     assert bad.returncode == 2
     assert bad.stderr.decode().strip() == "cytls connect: 'no-port-here' is not HOST:PORT"
+
+
+def test_host_port_parsing_shared_by_connect_and_proxy() -> None:
+    from cytls.addresses import parse_host_port
+
+    assert parse_host_port("example.com:443") == ("example.com", 443)
+    assert parse_host_port("[::1]:8443") == ("::1", 8443)
+    assert parse_host_port("127.0.0.1:0", allow_port_zero=True) == ("127.0.0.1", 0)
+    for bad in ("127.0.0.1:0", "host:65536", "host:", ":443", "host:http", "host"):
+        with pytest.raises(ValueError, match="is not HOST:PORT"):
+            parse_host_port(bad)

@@ -103,13 +103,14 @@ def _proxy(args: argparse.Namespace) -> int:
     import subprocess
 
     from cytls import proxy
+    from cytls.addresses import parse_host_port
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s cytls proxy[%(process)d]: %(message)s"
     )
     try:
-        listen = proxy.parse_listen(args.listen)
-        upstream = proxy.parse_listen(args.upstream)
+        listen = parse_host_port(args.listen, allow_port_zero=True)
+        upstream = parse_host_port(args.upstream, allow_port_zero=True)
     except ValueError as exc:
         print(f"cytls proxy: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from typing import BinaryIO, TextIO
 
 from cryptography import x509
 
+from cytls.addresses import parse_host_port
 from cytls.connection import Connection, WantReadError
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
 from cytls.errors import TLSError
@@ -26,16 +27,6 @@ CONNECT_TIMEOUT = 10.0
 
 class UsageError(Exception):
     """A problem with what the user asked for, reported as one line."""
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[IPv6]:PORT``."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"{text!r} is not HOST:PORT")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
 
 
 def build_context(*, cafile: str | None, insecure: bool, alpn: list[str] | None) -> TLSContext:
@@ -69,7 +60,10 @@ def connect(
     stderr: TextIO,
 ) -> int:
     """Run the session; returns the exit status."""
-    host, port = parse_address(address)
+    try:
+        host, port = parse_host_port(address)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     context = build_context(cafile=cafile, insecure=insecure, alpn=alpn)
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)

@@ -173,13 +173,6 @@ def ephemeral_certificate(name: str, directory: str) -> tuple[str, str, str]:
     return certfile, keyfile, hashlib.sha256(der).hexdigest()
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
 async def serve(
     listen: tuple[str, int],
     upstream: tuple[str, int],
