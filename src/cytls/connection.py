@@ -254,6 +254,28 @@ class Connection:
             raise TLSError("KeyUpdate needs a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
         self._handshake.send_key_update(request_peer=request_peer)
 
+    def verify_client_post_handshake(self) -> None:
+        """Server: ask the client for a certificate now (RFC 8446 §4.6.2), as ``ssl``'s method
+        of that name; the CertificateRequest is queued for ``data_to_send``.
+
+        The client's answer arrives through ``receive_data``: a verified chain (or, with
+        CERT_OPTIONAL, none) ends in a :class:`~cytls.events.PostHandshakeAuthComplete` event
+        and becomes ``peer_certificates``; a failure is the usual ``ProtocolError`` with its
+        alert sent. Raises :class:`TLSError` with ssl's reasons: NOT_SERVER, STILL_IN_INIT,
+        EXTENSION_NOT_RECEIVED (the client did not offer post_handshake_auth), REQUEST_SENT
+        (one is outstanding), INVALID_CONFIG (verify_mode CERT_NONE).
+        """
+        self._raise_if_failed()
+        if not self.server_side:
+            raise TLSError("not server", reason="NOT_SERVER")
+        if self._closed:
+            raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
+        from cytls.handshake.server13 import ServerHandshake
+
+        handshake = self._handshake
+        assert isinstance(handshake, ServerHandshake)
+        handshake.request_post_handshake_auth()
+
     def export_keying_material(
         self, label: str | bytes, context: bytes | None, length: int
     ) -> bytes:

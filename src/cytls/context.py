@@ -67,6 +67,7 @@ class TLSContext:
         self.certificate_chain_der: tuple[bytes, ...] = ()  # what the Certificate message carries
         self.private_key: Any = None
         self.keylog_filename: str | None = None
+        self._post_handshake_auth = False
         self._trust: TrustStore | None = None
 
     def __repr__(self) -> str:
@@ -99,6 +100,21 @@ class TLSContext:
         if value not in (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED):
             raise ValueError("invalid value for verify_mode")
         self._verify_mode = ssl.VerifyMode(value)
+
+    @property
+    def post_handshake_auth(self) -> bool:
+        """TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2), as in ``ssl``.
+
+        A client offers it (the post_handshake_auth extension) and then answers a server's
+        later CertificateRequest. A server with verify_mode CERT_OPTIONAL or CERT_REQUIRED asks
+        for no certificate during the handshake, only when ``verify_client_post_handshake()``
+        is called (OpenSSL's SSL_VERIFY_POST_HANDSHAKE). Off by default.
+        """
+        return self._post_handshake_auth
+
+    @post_handshake_auth.setter
+    def post_handshake_auth(self, value: bool) -> None:
+        self._post_handshake_auth = bool(value)
 
     @property
     def trust_store(self) -> TrustStore:

@@ -50,4 +50,16 @@ class KeyUpdated:
     peer_requested_update: bool
 
 
-Event = HandshakeComplete | AlertReceived | ConnectionClosed | KeyUpdated
+@dataclass(frozen=True, slots=True)
+class PostHandshakeAuthComplete:
+    """The client answered our post-handshake CertificateRequest (RFC 8446 §4.6.2), and its
+    answer verified (server side). ``Connection.peer_certificates`` is now this chain."""
+
+    peer_certificates: tuple[bytes, ...]
+    """The client's chain as sent, DER, leaf first (empty if it sent none, which only
+    verify_mode CERT_OPTIONAL accepts)."""
+
+
+Event = (
+    HandshakeComplete | AlertReceived | ConnectionClosed | KeyUpdated | PostHandshakeAuthComplete
+)

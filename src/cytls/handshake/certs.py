@@ -405,6 +405,7 @@ class TrustStore:
         self._der: set[bytes] = set()
         self._store: Store | None = None
         self._verified: OrderedDict[VerificationKey, VerifiedPath] = OrderedDict()
+        self._subject_names: tuple[bytes, ...] | None = None
         for certificate in certificates:
             self.add(certificate)
 
@@ -418,6 +419,7 @@ class TrustStore:
         self._der.add(der)
         self._certificates.append(certificate)
         self._store = None
+        self._subject_names = None
         self._verified.clear()  # a new anchor can change any verdict
         return True
 
@@ -549,6 +551,14 @@ class TrustStore:
 
     def __repr__(self) -> str:
         return f"<TrustStore: {len(self)} certificates>"
+
+    def subject_names(self) -> tuple[bytes, ...]:
+        """The distinct DER subject names of the trusted certificates, in the order added: what
+        a server lists in certificate_authorities (RFC 8446 §4.2.4), as OpenSSL does."""
+        if self._subject_names is None:
+            names = (certificate.subject.public_bytes() for certificate in self._certificates)
+            self._subject_names = tuple(dict.fromkeys(names))
+        return self._subject_names
 
     def issuers_of(self, certificate: x509.Certificate) -> list[x509.Certificate]:
         """Trusted certificates whose subject is ``certificate``'s issuer."""

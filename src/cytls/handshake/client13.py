@@ -6,8 +6,9 @@ _encrypted_ext   <- EncryptedExtensions
 _cert_request    <- CertificateRequest (optional) | Certificate
 _certificate     <- Certificate
 _cert_verify     <- CertificateVerify
-_server_finished <- Finished;  [Certificate] Finished ->
-_post_handshake  <- NewSessionTicket | KeyUpdate
+_server_finished <- Finished;  [Certificate, [CertificateVerify]] Finished ->
+_post_handshake  <- NewSessionTicket | KeyUpdate | CertificateRequest (if we offered
+                    post_handshake_auth: Certificate, [CertificateVerify], Finished ->)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
-from cytls.handshake import signatures
+from cytls.handshake import client_auth, signatures
 from cytls.handshake.certs import verify_server_chain
 from cytls.handshake.common import (
     ALERT,
@@ -43,6 +44,7 @@ from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -128,6 +130,8 @@ class ClientHandshake(Handshake):
                     ext.encode_alpn(list(context.alpn_protocols)),
                 )
             )
+        if context.post_handshake_auth:
+            extensions.append((E.post_handshake_auth, b""))  # RFC 8446 §4.2.6
         if self.cookie is not None:
             extensions.append((E.cookie, ext.encode_cookie(self.cookie)))
         self.offered_extensions |= {ext_type for ext_type, _ in extensions}
@@ -334,17 +338,7 @@ class ClientHandshake(Handshake):
 
     def _certificate_request_or_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
         if msg_type == H.certificate_request:
-            request = CertificateRequest.parse(body)
-            require(
-                request.certificate_request_context == b"",
-                ALERT.illegal_parameter,
-                "a handshake CertificateRequest must have an empty context (RFC 8446 §4.3.2)",
-            )
-            require(
-                find_extension(request.extensions, E.signature_algorithms) is not None,
-                ALERT.missing_extension,
-                "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
-            )
+            request = client_auth.check_certificate_request(body, post_handshake=False)
             self.certificate_request = request
             self.transcript_update(raw)
             self._expect = self._certificate
@@ -415,8 +409,7 @@ class ClientHandshake(Handshake):
         # Our second flight, under the client handshake traffic key (RFC 8446 §4.4).
         self._send_change_cipher_spec()
         if self.certificate_request is not None:
-            # No client certificate yet (mutual TLS comes with issue 6): an empty Certificate.
-            self.send(H.certificate, Certificate(b"", []).serialize())
+            self._send_client_certificate(self.certificate_request, self.transcript)
         self.send(
             H.finished, Finished(self.finished_data(self.client_handshake_secret)).serialize()
         )
@@ -441,6 +434,8 @@ class ClientHandshake(Handshake):
                 )
         elif msg_type == H.key_update:
             self.receive_key_update(body)
+        elif msg_type == H.certificate_request and E.post_handshake_auth in self.offered_extensions:
+            self._post_handshake_certificate_request(body, raw)
         else:
             raise ProtocolError(
                 ALERT.unexpected_message,
@@ -451,6 +446,41 @@ class ClientHandshake(Handshake):
                     else ""
                 ),
             )
+
+    # --- client authentication (RFC 8446 §4.4.2, §4.4.3, §4.6.2) --------------------------------
+
+    def _send_client_certificate(
+        self, request: CertificateRequest, transcript: Transcript | None
+    ) -> None:
+        """Certificate, and CertificateVerify unless it is empty (§4.4.2.4), added to
+        ``transcript``: the handshake's, or a post-handshake exchange's own."""
+        chain, scheme = client_auth.client_credentials(self.context, request)
+        entries = [CertificateEntry(der, []) for der in chain]
+        certificate = Certificate(request.certificate_request_context, entries)
+        self.send_to(transcript, H.certificate, certificate.serialize())
+        if scheme is None:
+            return
+        assert transcript is not None
+        signature = signatures.sign(
+            self.context.private_key,
+            scheme,
+            signatures.certificate_verify_input(transcript.digest(), server=False),
+        )
+        self.send_to(
+            transcript, H.certificate_verify, CertificateVerify(scheme, signature).serialize()
+        )
+
+    def _post_handshake_certificate_request(self, body: bytes, raw: bytes) -> None:
+        """Answer at once (§4.6.2), over the handshake transcript plus this exchange, with a
+        Finished keyed by our current application traffic secret (§4.4), so several requests
+        are simply answered in turn."""
+        request = client_auth.check_certificate_request(body, post_handshake=True)
+        assert self.handshake_transcript is not None
+        transcript = self.handshake_transcript.copy()
+        transcript.update(raw)
+        self._send_client_certificate(request, transcript)
+        finished = Finished(self.finished_data(self.write_secret, transcript))
+        self.send_to(transcript, H.finished, finished.serialize())
 
 
 def _is_ip_address(hostname: str) -> bool:

@@ -148,6 +148,8 @@ class Handshake:
         self.server_name: str | None = None
         self.peer_certificates: tuple[bytes, ...] = ()
         self.transcript: Transcript | None = None
+        self.handshake_transcript: Transcript | None = None
+        """The transcript up to the client Finished, kept for post-handshake authentication."""
         self.key_schedule: KeySchedule | None = None
         self.client_random = b""
         self.read_secret = b""
@@ -183,10 +185,15 @@ class Handshake:
 
     def send(self, msg_type: int, body: bytes) -> bytes:
         """Write one handshake message and add it to the transcript."""
+        return self.send_to(self.transcript, msg_type, body)
+
+    def send_to(self, transcript: Transcript | None, msg_type: int, body: bytes) -> bytes:
+        """Write one handshake message and add it to ``transcript``: post-handshake
+        authentication hashes the handshake plus its own messages only (RFC 8446 §4.4.1)."""
         raw = handshake_message(msg_type, body)
         self.record.write(HANDSHAKE, raw)
-        if self.transcript is not None:
-            self.transcript.update(raw)
+        if transcript is not None:
+            transcript.update(raw)
         return raw
 
     # --- keys ---------------------------------------------------------------------------------
@@ -220,13 +227,18 @@ class Handshake:
         assert self.suite is not None
         return SUITES[self.suite].hash_name
 
-    def finished_data(self, base_key: bytes) -> bytes:
-        assert self.transcript is not None
-        return finished_verify_data(self.hash_name, base_key, self.transcript.digest())
+    def finished_data(self, base_key: bytes, transcript: Transcript | None = None) -> bytes:
+        """Finished.verify_data over ``transcript`` (the handshake's by default)."""
+        if transcript is None:
+            transcript = self.transcript
+        assert transcript is not None
+        return finished_verify_data(self.hash_name, base_key, transcript.digest())
 
-    def check_peer_finished(self, body: bytes, base_key: bytes, peer: str) -> None:
+    def check_peer_finished(
+        self, body: bytes, base_key: bytes, peer: str, transcript: Transcript | None = None
+    ) -> None:
         """The peer's Finished against the transcript so far (RFC 8446 §4.4.4)."""
-        expected = self.finished_data(base_key)
+        expected = self.finished_data(base_key, transcript)
         received = Finished.parse(body).verify_data
         require(
             len(received) == len(expected),
@@ -244,6 +256,8 @@ class Handshake:
         assert self.suite is not None and self.group is not None
         self.peer_change_cipher_spec_allowed = False
         self.complete = True
+        assert self.transcript is not None
+        self.handshake_transcript = self.transcript.copy()
         self.events.append(
             HandshakeComplete(
                 version="TLSv1.3",

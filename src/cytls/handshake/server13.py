@@ -1,10 +1,13 @@
 """The TLS 1.3 server handshake (RFC 8446 §2, §4), as a state machine of methods.
 
 _client_hello         <- ClientHello;  HelloRetryRequest ->  (then _second_client_hello)
-                         ServerHello, EncryptedExtensions, Certificate, CertificateVerify,
-                         Finished ->
+                         ServerHello, EncryptedExtensions, [CertificateRequest], Certificate,
+                         CertificateVerify, Finished ->
+_client_certificate   <- Certificate (if we sent CertificateRequest)
+_client_certificate_verify <- CertificateVerify (if that Certificate was not empty)
 _client_finished      <- Finished
-_post_handshake       <- KeyUpdate
+_post_handshake       <- KeyUpdate | Certificate (answering verify_client_post_handshake, then
+                         _client_certificate_verify, _post_handshake_finished)
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import ssl
 
 from cytls._record import CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError, TLSError
-from cytls.handshake import signatures
+from cytls.events import PostHandshakeAuthComplete
+from cytls.handshake import client_auth, signatures
+from cytls.handshake.client_auth import ClientAuthExchange
 from cytls.handshake.common import ALERT, TLS13, Handshake, require
 from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
 from cytls.wire import extensions as ext
@@ -48,13 +53,8 @@ class ServerHandshake(Handshake):
 
     def start(self) -> None:
         require(self.context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
-        if self.context.verify_mode != ssl.CERT_NONE:
-            # Fail closed: asking for client certificates comes with mutual TLS (issue 6).
-            raise TLSError(
-                "client certificate verification is not supported yet: a server context "
-                "needs verify_mode CERT_NONE",
-                reason="UNSUPPORTED_VERIFY_MODE",
-            )
+        self.client_auth: ClientAuthExchange | None = None  # our CertificateRequest, if any
+        self.peer_offered_post_handshake_auth = False
         self.sent_change_cipher_spec = False
         self.first_client_hello: ClientHello | None = None
         self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
@@ -127,6 +127,7 @@ class ServerHandshake(Handshake):
             ALERT.missing_extension,
             "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
         )
+        self._note_post_handshake_auth(hello)
 
     def _negotiate(self, hello: ClientHello) -> tuple[int, int, bytes | None]:
         """Choose suite and group (RFC 8446 §4.1.1)."""
@@ -281,6 +282,8 @@ class ServerHandshake(Handshake):
                     )
                     break
         self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
+        if context.verify_mode != ssl.CERT_NONE and not context.post_handshake_auth:
+            self._send_certificate_request(b"", self.transcript, post_handshake=False)
         entries = [CertificateEntry(der, []) for der in context.certificate_chain_der]
         self.send(H.certificate, Certificate(b"", entries).serialize())
         signature = signatures.sign(
@@ -302,7 +305,9 @@ class ServerHandshake(Handshake):
         self.set_read_secret(client_secret, "", application_data=False)
         # A client that cannot process our ServerHello has no keys: its alert comes in clear.
         self.record.allow_plaintext_alerts = True
-        self._expect = self._client_finished
+        self._expect = (
+            self._client_certificate if self.client_auth is not None else self._client_finished
+        )
 
     def _send_change_cipher_spec(self, hello: ClientHello) -> None:
         """Middlebox compatibility (RFC 8446 §D.4): one CCS after our first handshake message,
@@ -332,9 +337,97 @@ class ServerHandshake(Handshake):
         if msg_type == H.key_update:
             self.receive_key_update(body)
             return
+        if msg_type == H.certificate and self.client_auth is not None:
+            self._client_certificate(msg_type, body, raw)
+            return
         raise ProtocolError(
             ALERT.unexpected_message, f"handshake message {msg_type} after the handshake"
         )
+
+    # --- client authentication (RFC 8446 §4.3.2, §4.4.2, §4.4.3, §4.6.2) ------------------------
+
+    def _note_post_handshake_auth(self, hello: ClientHello) -> None:
+        """Whether the client offered post-handshake authentication (an empty extension,
+        RFC 8446 §4.2.6)."""
+        data = find_extension(hello.extensions, E.post_handshake_auth)
+        if data is not None:
+            ext.decode_empty(data, "post_handshake_auth extension")
+        self.peer_offered_post_handshake_auth = data is not None
+
+    def _send_certificate_request(
+        self, request_context: bytes, transcript: Transcript | None, *, post_handshake: bool
+    ) -> None:
+        assert transcript is not None
+        request = client_auth.certificate_request(self.context, request_context)
+        self.send_to(transcript, H.certificate_request, request.serialize())
+        self.client_auth = ClientAuthExchange(request_context, transcript, post_handshake)
+
+    def request_post_handshake_auth(self) -> None:
+        """Send a CertificateRequest now (RFC 8446 §4.6.2), with the errors of ``ssl``'s
+        ``verify_client_post_handshake`` (OpenSSL's reason codes)."""
+        if not self.complete:
+            raise TLSError("still in init: the handshake is not complete", reason="STILL_IN_INIT")
+        if not self.peer_offered_post_handshake_auth:
+            raise TLSError(
+                "extension not received: post-handshake authentication was not offered",
+                reason="EXTENSION_NOT_RECEIVED",
+            )
+        if self.client_auth is not None:
+            raise TLSError(
+                "request sent: the client has not answered the previous CertificateRequest",
+                reason="REQUEST_SENT",
+            )
+        if self.context.verify_mode == ssl.CERT_NONE:
+            raise TLSError(
+                "invalid config: verify_mode CERT_NONE asks for no client certificate",
+                reason="INVALID_CONFIG",
+            )
+        assert self.handshake_transcript is not None
+        self._send_certificate_request(
+            self.environment.random_bytes(client_auth.POST_HANDSHAKE_CONTEXT_SIZE),
+            self.handshake_transcript.copy(),
+            post_handshake=True,
+        )
+
+    def _client_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.certificate, msg_type, "waiting for the client's Certificate")
+        exchange = self.client_auth
+        assert exchange is not None
+        client_auth.check_client_certificate(body, exchange, self.context)
+        exchange.transcript.update(raw)
+        if not exchange.post_handshake:
+            self.peer_certificates = exchange.chain
+        if exchange.leaf is not None:
+            self._expect = self._client_certificate_verify
+        else:
+            self._expect_client_auth_finished(exchange)
+
+    def _client_certificate_verify(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.certificate_verify, msg_type, "waiting for the client's CertificateVerify")
+        exchange = self.client_auth
+        assert exchange is not None
+        client_auth.check_client_certificate_verify(body, exchange)
+        exchange.transcript.update(raw)
+        self._expect_client_auth_finished(exchange)
+
+    def _expect_client_auth_finished(self, exchange: ClientAuthExchange) -> None:
+        if exchange.post_handshake:
+            self._expect = self._post_handshake_finished
+        else:
+            self.client_auth = None  # the handshake's Finished goes through _client_finished
+            self._expect = self._client_finished
+
+    def _post_handshake_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        """Finished of post-handshake authentication, keyed by the client application traffic
+        secret in use (RFC 8446 §4.4): only now does the new chain become the peer's."""
+        self.expect(H.finished, msg_type, "waiting for the client's post-handshake Finished")
+        exchange = self.client_auth
+        assert exchange is not None
+        self.check_peer_finished(body, self.read_secret, "client", exchange.transcript)
+        self.client_auth = None
+        self.peer_certificates = exchange.chain
+        self.events.append(PostHandshakeAuthComplete(exchange.chain))
+        self._expect = self._post_handshake
 
 
 def _check_share_order(shares: list[tuple[int, bytes]], groups: list[int]) -> None:

@@ -25,9 +25,10 @@ from enum import IntEnum
 from typing import TypeAlias
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import SignatureAlgorithmOID
 
 from cytls.errors import ProtocolError
 from cytls.wire.enums import AlertDescription
@@ -39,6 +40,7 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "SignatureScheme",
+    "certificate_signature_schemes",
     "certificate_verify_input",
     "choose_scheme",
     "scheme_name",
@@ -368,6 +370,44 @@ def choose_scheme(
         f"no signature scheme in common: we can make {_names(ours)} "
         f"(with {_a_key(private_key)}), the peer accepts {_names(peer)}",
     )
+
+
+# -- signatures in certificates ------------------------------------------------------------------
+
+_O = SignatureAlgorithmOID
+# The code points naming each certificate signature algorithm (RFC 8446 §4.2.3): in a
+# certificate an ECDSA signature names only its hash, so ecdsa_secp256r1_sha256 stands for
+# ecdsa-with-SHA256 whatever the curve.
+_CERTIFICATE_SIGNATURES: dict[x509.ObjectIdentifier, frozenset[int]] = {
+    _O.ECDSA_WITH_SHA1: frozenset({S.ecdsa_sha1}),
+    _O.ECDSA_WITH_SHA256: frozenset({S.ecdsa_secp256r1_sha256}),
+    _O.ECDSA_WITH_SHA384: frozenset({S.ecdsa_secp384r1_sha384}),
+    _O.ECDSA_WITH_SHA512: frozenset({S.ecdsa_secp521r1_sha512}),
+    _O.RSA_WITH_SHA1: frozenset({S.rsa_pkcs1_sha1}),
+    _O.RSA_WITH_SHA256: frozenset({S.rsa_pkcs1_sha256}),
+    _O.RSA_WITH_SHA384: frozenset({S.rsa_pkcs1_sha384}),
+    _O.RSA_WITH_SHA512: frozenset({S.rsa_pkcs1_sha512}),
+    _O.ED25519: frozenset({S.ed25519}),
+    _O.ED448: frozenset({S.ed448}),
+}
+
+
+def certificate_signature_schemes(certificate: x509.Certificate) -> frozenset[int]:
+    """The schemes that name the signature on ``certificate`` (for signature_algorithms_cert,
+    RFC 8446 §4.2.3); empty if none does.
+
+    An RSASSA-PSS signature is rsa_pss_rsae_* or rsa_pss_pss_* depending on the issuer's key,
+    which the certificate alone does not tell, so both are returned.
+    """
+    oid = certificate.signature_algorithm_oid
+    if oid == _O.RSASSA_PSS:
+        try:
+            algorithm = certificate.signature_hash_algorithm
+        except UnsupportedAlgorithm:  # a hash in the PSS parameters that cryptography lacks
+            return frozenset()
+        name = algorithm.name if algorithm is not None else ""
+        return frozenset(scheme for scheme in (*_RSAE, *_PSS) if _PARAMS[scheme][1] == name)
+    return _CERTIFICATE_SIGNATURES.get(oid, frozenset())
 
 
 # -- CertificateVerify ---------------------------------------------------------------------------

@@ -374,6 +374,18 @@ class TLSSocket(socket.socket):
 
         return certificate_to_dict(x509.load_der_x509_certificate(certificates[0]))
 
+    def verify_client_post_handshake(self) -> None:
+        """Server: request a client certificate now (RFC 8446 §4.6.2). The request is sent at
+        once (by the next call on a non-blocking socket that is full); the answer is processed
+        by the next ``recv``, after which ``getpeercert()`` returns the new certificate. Errors
+        as in ``ssl``: see :meth:`cytls.Connection.verify_client_post_handshake`."""
+        conn = self._conn
+        if conn is None:
+            raise ValueError("No SSL wrapper around " + str(self))
+        conn.verify_client_post_handshake()
+        with contextlib.suppress(ssl.SSLWantWriteError):
+            self._flush()
+
     def cipher(self) -> tuple[str, str, int] | None:
         return self._conn.cipher() if self._conn is not None else None
 

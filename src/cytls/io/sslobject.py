@@ -275,15 +275,12 @@ class TLSObject:
         return None
 
     def verify_client_post_handshake(self) -> None:
-        """Post-handshake client authentication is not supported: cytls clients never offer
-        it, so this fails as ``ssl`` does when the client did not offer it."""
-        if not self.server_side:
-            raise TLSError("not server", reason="NOT_SERVER")
-        raise TLSError(
-            "extension not received: post-handshake authentication was not offered "
-            "(cytls does not support it)",
-            reason="EXTENSION_NOT_RECEIVED",
-        )
+        """Server: request a client certificate now (RFC 8446 §4.6.2). The request goes to
+        ``outgoing`` at once; the answer is processed by the next ``read`` (or other call), and
+        then ``getpeercert()`` returns the new certificate. Errors as in ``ssl``: see
+        :meth:`cytls.Connection.verify_client_post_handshake`."""
+        self._conn.verify_client_post_handshake()
+        self._flush()
 
     def export_keying_material(
         self, label: str | bytes, context: bytes | None, length: int
