@@ -95,6 +95,15 @@ def credentials(key_type: str = "ecdsa-p256") -> Credentials:
     return write_credentials(ca, pki.make_leaf(ca, key_type))
 
 
+@functools.cache
+def client_credentials(key_type: str = "ecdsa-p256") -> Credentials:
+    """A client certificate under :func:`root_ca`: clientAuth, no subjectAltName, common name
+    "client <key_type>" (for mutual TLS)."""
+    ca = root_ca()
+    leaf = pki.make_leaf(ca, key_type, names=[], common_name=f"client {key_type}", eku="clientAuth")
+    return write_credentials(ca, leaf)
+
+
 def server_context(
     creds: Credentials | None = None,
     *,
@@ -652,6 +661,7 @@ __all__ = [
     "assert_peer_alert",
     "assert_unusable",
     "client_context",
+    "client_credentials",
     "client_hello_of",
     "connections",
     "credentials",

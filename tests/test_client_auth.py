@@ -26,6 +26,7 @@ from handshakeutil import (
     ProtocolError,
     assert_aborts,
     client_context,
+    client_credentials,
     client_hello_of,
     connections,
     credentials,
@@ -70,14 +71,6 @@ H = HandshakeType
 
 
 # --- credentials and contexts -------------------------------------------------------------------
-
-
-@functools.cache
-def client_creds(key_type: str = "ecdsa-p256") -> Credentials:
-    """A client certificate (clientAuth, no names) under the root every test server trusts."""
-    ca = root_ca()
-    leaf = pki.make_leaf(ca, key_type, names=[], common_name=f"client {key_type}", eku="clientAuth")
-    return write_credentials(ca, leaf)
 
 
 @functools.cache
@@ -157,7 +150,7 @@ def seen_message(direction: object, msg_type: int, index: int = 0) -> bytes:
 def test_mutual_tls(key_type: str) -> None:
     """CERT_REQUIRED: CertificateRequest, then the client's Certificate, CertificateVerify
     (a scheme its key makes) and Finished; the server sees the client's chain."""
-    creds = client_creds(key_type)
+    creds = client_credentials(key_type)
     client, server, mitm = relayed_handshake(mtls_client(creds), mtls_server())
     assert seen_types(mitm.to_client)[1:3] == [H.encrypted_extensions, H.certificate_request]
     assert seen_types(mitm.to_server)[1:] == [H.certificate, H.certificate_verify, H.finished]
@@ -186,7 +179,7 @@ def test_certificate_request_contents() -> None:
     other_root = pki.make_ca("rsa2048", common_name="second trusted root")
     server_ctx = mtls_server()
     server_ctx.load_verify_locations(cadata=pki.pem(other_root[0]).decode())
-    _, _, mitm = relayed_handshake(mtls_client(client_creds()), server_ctx)
+    _, _, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
     request = CertificateRequest.parse(seen_message(mitm.to_client, H.certificate_request)[4:])
     assert request.certificate_request_context == b""
     found = dict(request.extensions)
@@ -204,7 +197,7 @@ def test_certificate_authorities_left_out_when_too_big() -> None:
     while sum(2 + len(n) for n in server_ctx.trust_store.subject_names()) <= 16384:
         long_name = "x" * 60 + str(len(server_ctx.trust_store))
         server_ctx.trust_store.add(pki.make_ca("ecdsa-p256", common_name=long_name)[0])
-    _, _, mitm = relayed_handshake(mtls_client(client_creds()), server_ctx)
+    _, _, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
     request = CertificateRequest.parse(seen_message(mitm.to_client, H.certificate_request)[4:])
     assert find_extension(request.extensions, E.certificate_authorities) is None
     assert find_extension(request.extensions, E.signature_algorithms) is not None
@@ -218,7 +211,7 @@ def test_chain_with_intermediate() -> None:
 
 
 def test_cert_optional_with_certificate_verifies_it() -> None:
-    creds = client_creds()
+    creds = client_credentials()
     _, server = handshake(mtls_client(creds), mtls_server(ssl.CERT_OPTIONAL))
     assert server.peer_certificates == der_chain(creds)
 
@@ -239,7 +232,7 @@ def test_cert_none_asks_for_nothing() -> None:
     certificate keeps it to itself."""
     server_ctx = server_context()
     assert server_ctx.verify_mode == ssl.CERT_NONE
-    _, server, mitm = relayed_handshake(mtls_client(client_creds()), server_ctx)
+    _, server, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
     assert H.certificate_request not in seen_types(mitm.to_client)
     assert seen_types(mitm.to_server)[1:] == [H.finished]
     assert server.peer_certificates == ()
@@ -306,7 +299,7 @@ def test_client_chain_rejected(creds: object, alert: A, verify_code: int, mode: 
 def test_certificate_verify_signed_with_another_key() -> None:
     """§4.4.3: the client's CertificateVerify made with a key that is not its certificate's
     -> decrypt_error."""
-    client_ctx = mtls_client(client_creds("ecdsa-p256"))
+    client_ctx = mtls_client(client_credentials("ecdsa-p256"))
     client_ctx.private_key = ec.generate_private_key(ec.SECP256R1())  # bypasses the key check
     client, server, flight = client_flight_to_server(client_ctx, mtls_server())
     error = assert_aborts(server, flight, ProtocolError, A.decrypt_error, peer=client)
@@ -316,7 +309,7 @@ def test_certificate_verify_signed_with_another_key() -> None:
 def test_certificate_verify_with_a_scheme_not_offered() -> None:
     """§4.4.3: a CertificateVerify scheme outside our signature_algorithms ->
     illegal_parameter (here ecdsa_sha1, which TLS 1.3 forbids)."""
-    creds = client_creds("ecdsa-p256")
+    creds = client_credentials("ecdsa-p256")
     client, server = connections(mtls_client(creds), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
@@ -390,7 +383,7 @@ def test_certificate_verify_with_a_scheme_not_offered() -> None:
     ],
 )
 def test_server_rejects_client_flight(rewrite: object, alert: A) -> None:
-    client, server = connections(mtls_client(client_creds()), mtls_server())
+    client, server = connections(mtls_client(client_credentials()), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
     client.receive_data(mitm.server_flight())
@@ -425,7 +418,7 @@ def test_server_rejects_client_flight(rewrite: object, alert: A) -> None:
 )
 def test_client_rejects_certificate_request(extensions: list[tuple[int, bytes]], alert: A) -> None:
     """§4.3.2 and §4.2: what a client refuses in a CertificateRequest."""
-    client, server = connections(mtls_client(client_creds()), mtls_server())
+    client, server = connections(mtls_client(client_credentials()), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
     body = b"\x00" + encode_extensions_raw(extensions)
@@ -463,8 +456,8 @@ def test_client_credentials_without_a_certificate() -> None:
 
 def test_client_credentials_follow_the_request() -> None:
     """The scheme comes from the request's signature_algorithms; our chain is sent as is."""
-    rsa = mtls_client(client_creds("rsa2048"))
-    chain = der_chain(client_creds("rsa2048"))
+    rsa = mtls_client(client_credentials("rsa2048"))
+    chain = der_chain(client_credentials("rsa2048"))
     offered = [S.ed25519, S.rsa_pss_rsae_sha512, S.rsa_pss_rsae_sha384]
     assert client_auth.client_credentials(rsa, request_with(offered)) == (
         chain,
@@ -475,7 +468,7 @@ def test_client_credentials_follow_the_request() -> None:
 def test_client_credentials_no_common_scheme() -> None:
     """Our key can make none of the server's schemes: an empty Certificate, as OpenSSL's
     client does (and the server decides)."""
-    ecdsa = mtls_client(client_creds("ecdsa-p256"))
+    ecdsa = mtls_client(client_credentials("ecdsa-p256"))
     request = request_with([S.ed25519, S.rsa_pss_rsae_sha256])
     assert client_auth.client_credentials(ecdsa, request) == ((), None)
 
@@ -543,7 +536,7 @@ def test_post_handshake_auth() -> None:
     """A server with post_handshake_auth asks nothing in the handshake; later its request gets
     Certificate, CertificateVerify and Finished over the handshake transcript plus this
     exchange, with Finished keyed by the client application traffic secret (§4.4)."""
-    creds = client_creds()
+    creds = client_credentials()
     client, server, mitm = relayed_handshake(mtls_client(creds, pha=True), mtls_server(pha=True))
     assert H.certificate_request not in seen_types(mitm.to_client)
     assert server.peer_certificates == ()
@@ -579,7 +572,7 @@ def test_post_handshake_auth() -> None:
 def test_post_handshake_auth_repeated_and_after_key_update() -> None:
     """A second request after the first is answered works too (each over the handshake
     transcript, not the previous exchange), also after KeyUpdates in both directions."""
-    creds = client_creds("ed25519")
+    creds = client_credentials("ed25519")
     client, server = handshake(mtls_client(creds, pha=True), mtls_server(pha=True))
     events(server)
     for _ in range(2):
@@ -591,7 +584,7 @@ def test_post_handshake_auth_repeated_and_after_key_update() -> None:
 
 
 def test_post_handshake_auth_one_request_at_a_time() -> None:
-    client, server = handshake(mtls_client(client_creds(), pha=True), mtls_server(pha=True))
+    client, server = handshake(mtls_client(client_credentials(), pha=True), mtls_server(pha=True))
     server.verify_client_post_handshake()
     with pytest.raises(TLSError) as info:
         server.verify_client_post_handshake()
@@ -603,11 +596,11 @@ def test_post_handshake_auth_one_request_at_a_time() -> None:
 def test_post_handshake_auth_in_addition_to_the_handshake() -> None:
     """Without post_handshake_auth on the server context, it asks in the handshake and may ask
     again later (OpenSSL's behaviour); the answer replaces the peer's chain."""
-    first = client_creds("ecdsa-p256")
+    first = client_credentials("ecdsa-p256")
     client_ctx = mtls_client(first, pha=True)
     client, server = handshake(client_ctx, mtls_server())
     assert server.peer_certificates == der_chain(first)
-    second = client_creds("rsa2048")
+    second = client_credentials("rsa2048")
     client_ctx.load_cert_chain(second.certfile, second.keyfile)
     server.verify_client_post_handshake()
     pump(client, server)
@@ -645,7 +638,7 @@ def test_post_handshake_auth_unknown_ca() -> None:
 def test_post_handshake_auth_bad_finished() -> None:
     """§4.4.4: a wrong post-handshake Finished -> decrypt_error, and the chain is not taken."""
     client, server, mitm = relayed_handshake(
-        mtls_client(client_creds(), pha=True), mtls_server(pha=True)
+        mtls_client(client_credentials(), pha=True), mtls_server(pha=True)
     )
     server.verify_client_post_handshake()
     client.receive_data(mitm.server_flight())
@@ -664,7 +657,7 @@ def test_post_handshake_auth_bad_finished() -> None:
 def test_post_handshake_key_update_inside_the_answer() -> None:
     """Between the client's Certificate and its Finished only CertificateVerify may come."""
     client, server, mitm = relayed_handshake(
-        mtls_client(client_creds(), pha=True), mtls_server(pha=True)
+        mtls_client(client_credentials(), pha=True), mtls_server(pha=True)
     )
     server.verify_client_post_handshake()
     client.receive_data(mitm.server_flight())
@@ -682,7 +675,7 @@ def test_post_handshake_key_update_inside_the_answer() -> None:
 
 def test_unsolicited_post_handshake_certificate() -> None:
     """A Certificate after the handshake that we did not ask for -> unexpected_message."""
-    client, server = handshake(mtls_client(client_creds(), pha=True), mtls_server(pha=True))
+    client, server = handshake(mtls_client(client_credentials(), pha=True), mtls_server(pha=True))
     forged = read_protection(server).seal(HANDSHAKE, message(H.certificate, b"\x00\x00\x00\x00"))
     assert_aborts(server, forged, ProtocolError, A.unexpected_message, peer=client)
 
@@ -691,7 +684,7 @@ def test_client_answers_outstanding_requests_in_turn() -> None:
     """Two CertificateRequests in a row (§4.6.2 allows several outstanding): the client
     answers each with its own context, each Finished over the handshake transcript plus that
     request and answer only."""
-    creds = client_creds()
+    creds = client_credentials()
     client, _, mitm = relayed_handshake(mtls_client(creds, pha=True), mtls_server(pha=True))
     handshake_messages = transcript_messages(mitm)
     sealing = read_protection(client)
@@ -741,7 +734,7 @@ def test_verify_client_post_handshake_refused(setup: str, reason: str) -> None:
         if setup == "cert_none":
             server_ctx.verify_mode = ssl.CERT_NONE
         client, server = handshake(
-            mtls_client(client_creds(), pha=setup != "not_offered"), server_ctx
+            mtls_client(client_credentials(), pha=setup != "not_offered"), server_ctx
         )
         target = client if setup == "client" else server
     target.data_to_send()
@@ -754,7 +747,7 @@ def test_verify_client_post_handshake_refused(setup: str, reason: str) -> None:
 
 def test_client_without_offer_refuses_post_handshake_request() -> None:
     """§4.6.2: a client that did not offer post_handshake_auth refuses the request."""
-    client, server = handshake(mtls_client(client_creds()), mtls_server())
+    client, server = handshake(mtls_client(client_credentials()), mtls_server())
     forged = read_protection(client).seal(
         HANDSHAKE, message(H.certificate_request, b"\x01\x07\x00\x06\x00\x0d\x00\x02\x04\x03")
     )

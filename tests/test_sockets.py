@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from handshakeutil import client_context, credentials, root_ca, server_context
+from handshakeutil import (
+    client_context,
+    client_credentials,
+    credentials,
+    root_ca,
+    server_context,
+)
 
 import cytls
 from cytls.io import sockets
@@ -139,6 +145,40 @@ def test_ssl_client_cytls_server(tcp_pair: tuple[socket.socket, socket.socket]) 
         assert tls.getpeercert() is None  # no client certificate was asked for
         assert echo_once(tls) == b"ping"
     assert peer.result() == ("TLSv1.3", b"PING", b"")
+
+
+def test_ssl_client_cytls_server_post_handshake_auth(
+    tcp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """TLSSocket.verify_client_post_handshake against the ssl module's client: the request
+    goes out at once, the answer is read by the next recv, then getpeercert() has it."""
+    client_sock, server_sock = tcp_pair
+    client_ctx = ssl_client_context()
+    client_ctx.load_cert_chain(client_credentials().certfile, client_credentials().keyfile)
+    client_ctx.post_handshake_auth = True
+
+    def connect() -> bytes:
+        with client_ctx.wrap_socket(client_sock, server_hostname="localhost") as tls:
+            ready = recv_exactly(tls, 5)  # the CertificateRequest is answered while reading
+            tls.sendall(b"ping")
+            return ready
+
+    server_ctx = server_context()
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    server_ctx.load_verify_locations(cadata=credentials().ca_pem)
+    server_ctx.post_handshake_auth = True
+    peer = Peer(connect)
+    with server_ctx.wrap_socket(server_sock, server_side=True) as tls:
+        assert tls.getpeercert() is None  # not asked for during the handshake
+        tls.verify_client_post_handshake()
+        tls.sendall(b"ready")
+        assert recv_exactly(tls, 4) == b"ping"
+        assert tls.getpeercert()["subject"] == ((("commonName", "client ecdsa-p256"),),)
+        with pytest.raises(ssl.SSLError) as info:
+            tls.verify_client_post_handshake()  # answered: a new request would go out...
+            tls.verify_client_post_handshake()  # ...but only one at a time
+        assert info.value.reason == "REQUEST_SENT"
+    assert peer.result() == b"ready"
 
 
 def test_cytls_to_cytls_accept_on_listening_socket() -> None:

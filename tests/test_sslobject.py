@@ -12,7 +12,14 @@ from typing import Any
 
 import pki
 import pytest
-from handshakeutil import client_context, credentials, root_ca, server_context, write_credentials
+from handshakeutil import (
+    client_context,
+    client_credentials,
+    credentials,
+    root_ca,
+    server_context,
+    write_credentials,
+)
 
 import cytls
 from cytls.io.sslobject import TLSObject
@@ -640,3 +647,98 @@ def test_wrap_socket_delegates_to_the_socket_module(monkeypatch: pytest.MonkeyPa
             },
         )
     ]
+
+
+# --- mutual TLS: the server's getpeercert and verify_client_post_handshake, against ssl -------
+
+
+def mtls_server_context(kind: str, *, pha: bool = False, mode: int = ssl.CERT_REQUIRED) -> Any:
+    context = server_context() if kind == "cytls" else ssl_server_context()
+    context.verify_mode = mode
+    context.load_verify_locations(cadata=credentials().ca_pem)
+    context.post_handshake_auth = pha
+    return context
+
+
+def mtls_client_context(kind: str, *, pha: bool = False, certificate: bool = True) -> Any:
+    context = client_context() if kind == "cytls" else ssl_client_context()
+    if certificate:
+        context.load_cert_chain(client_credentials().certfile, client_credentials().keyfile)
+    context.post_handshake_auth = pha
+    return context
+
+
+MTLS_PAIRS = ["cytls-cytls", "cytls-ssl", "ssl-cytls"]
+
+
+def mtls_sides(pair: str, **kwargs: Any) -> tuple[Side, Side]:
+    client_kind, server_kind = pair.split("-")
+    pha = kwargs.pop("pha", False)
+    return sides(
+        mtls_client_context(client_kind, pha=pha, **kwargs),
+        mtls_server_context(server_kind, pha=pha),
+    )
+
+
+@pytest.mark.parametrize("pair", MTLS_PAIRS)
+def test_server_getpeercert(pair: str) -> None:
+    """The server's getpeercert() after mutual TLS: the same dict and DER as ssl's server."""
+    client, server = mtls_sides(pair)
+    handshake(client, server)
+    reference_client, reference_server = mtls_sides("cytls-ssl")
+    handshake(reference_client, reference_server)
+    assert server.obj.getpeercert() == reference_server.obj.getpeercert()
+    assert server.obj.getpeercert()["subject"] == ((("commonName", "client ecdsa-p256"),),)
+    assert server.obj.getpeercert(binary_form=True) == pki.der(client_credentials().leaf[0])[0]
+
+
+@pytest.mark.parametrize("pair", MTLS_PAIRS)
+def test_server_cert_optional_without_certificate(pair: str) -> None:
+    client_kind, server_kind = pair.split("-")
+    client, server = sides(
+        mtls_client_context(client_kind, certificate=False),
+        mtls_server_context(server_kind, mode=ssl.CERT_OPTIONAL),
+    )
+    handshake(client, server)
+    assert server.obj.getpeercert() is None
+    assert server.obj.getpeercert(binary_form=True) is None
+
+
+@pytest.mark.parametrize("pair", MTLS_PAIRS)
+def test_server_cert_required_without_certificate(pair: str) -> None:
+    """The client finishes its handshake; the server refuses it with certificate_required,
+    which the client reads as an alert, on either side of the ssl/cytls pair."""
+    client, server = mtls_sides(pair, certificate=False)
+    step(client)
+    client.send_to(server)
+    step(server)
+    server.send_to(client)
+    client.obj.do_handshake()  # TLS 1.3: the client is done before the server has checked
+    client.send_to(server)
+    with pytest.raises(ssl.SSLError) as refused:
+        server.obj.do_handshake()
+    assert refused.value.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE"
+    server.send_to(client)
+    with pytest.raises(ssl.SSLError) as info:
+        client.obj.read()
+    assert "CERTIFICATE_REQUIRED" in info.value.reason
+
+
+@pytest.mark.parametrize("pair", MTLS_PAIRS)
+def test_verify_client_post_handshake_round_trip(pair: str) -> None:
+    """Post-handshake authentication with ssl on either side: no certificate after the
+    handshake, the client's after the request has been answered."""
+    client, server = mtls_sides(pair, pha=True)
+    handshake(client, server)
+    assert server.obj.getpeercert() is None
+    server.obj.verify_client_post_handshake()
+    server.obj.write(b"ping")  # ssl sends its request with the next I/O; cytls at once
+    server.send_to(client)
+    assert client.obj.read() == b"ping"  # the request is answered while reading
+    client.obj.write(b"pong")
+    client.send_to(server)
+    assert server.obj.read() == b"pong"
+    assert server.obj.getpeercert()["subject"] == ((("commonName", "client ecdsa-p256"),),)
+    with pytest.raises(ssl.SSLError) as info:
+        client.obj.verify_client_post_handshake()
+    assert info.value.reason == "NOT_SERVER"
