@@ -105,6 +105,11 @@ class TestPKI:
     The ECDSA root signs the ECDSA and Ed25519 leaves (ecdsa-with-SHA256); the RSA root signs
     the RSA leaf (sha256WithRSAEncryption, i.e. rsa_pkcs1_sha256 in a certificate signature).
     Every leaf is valid for DNS:localhost and IP:127.0.0.1, with EKU serverAuth.
+
+    ``clients`` holds client certificates (EKU clientAuth, no names, common name "cytls
+    interop client KIND") for mutual TLS: one per kind of ``CERT_KINDS`` under the same roots,
+    "chain" (ECDSA, under an intermediate CA of the ECDSA root; its ``cert`` file holds the
+    leaf then the intermediate), and "untrusted" (ECDSA, under a root not in ``ca_file``).
     """
 
     __test__ = False  # not a test class, despite the name
@@ -112,6 +117,7 @@ class TestPKI:
     directory: Path
     ca_file: Path
     servers: dict[str, CertKey]
+    clients: dict[str, CertKey] = dataclasses.field(default_factory=dict)
 
 
 # Key type (tests/pki.py's names) and issuing root of each server certificate.
@@ -143,7 +149,19 @@ def make_pki(directory: Path) -> TestPKI:
         )
         cert_path, key_path = pki.write_chain(directory, leaf, prefix=kind)
         servers[kind] = CertKey(kind, cert_path, key_path, leaf[0])
-    return TestPKI(directory, ca_file, servers)
+    issuers = {kind: roots[root] for kind, (_, root) in _LEAVES.items()}
+    issuers["chain"] = pki.make_intermediate(roots["ecdsa"], common_name="cytls interop client CA")
+    issuers["untrusted"] = pki.make_ca("ecdsa-p256", common_name="cytls untrusted root")
+    clients = {}
+    for kind, issuer in issuers.items():
+        key_type = _LEAVES[kind][0] if kind in _LEAVES else "ecdsa-p256"
+        leaf = pki.make_leaf(
+            issuer, key_type, (), common_name=f"cytls interop client {kind}", eku="clientAuth"
+        )
+        chain = (issuer[0],) if kind == "chain" else ()
+        cert_path, key_path = pki.write_chain(directory, leaf, *chain, prefix=f"client-{kind}")
+        clients[kind] = CertKey(kind, cert_path, key_path, leaf[0])
+    return TestPKI(directory, ca_file, servers, clients)
 
 
 # --- processes ---------------------------------------------------------------------------------

@@ -22,7 +22,13 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
 from .driver import close, drive_handshake, recv_exactly, send_all
 from .peers import (
@@ -678,3 +684,105 @@ def test_curl_against_driver(pki: TestPKI) -> None:
     assert summary.alpn == "http/1.1"
     wire = observe_handshake(session.sock.received, session.sock.sent)
     assert wire.client_hellos == (("secp384r1",),)
+
+
+# --- mutual TLS: the peers' client-certificate options, against the ssl module ------------------
+
+
+def test_pki_client_certificates_verify_with_cryptography(pki: TestPKI) -> None:
+    """Every client certificate but "untrusted" is a valid clientAuth chain to ca_file (the
+    Web PKI client profile without its demand for a subjectAltName, as cytls checks)."""
+    roots = x509.load_pem_x509_certificates(pki.ca_file.read_bytes())
+    leaf_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+        x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+    )
+    builder = PolicyBuilder().store(Store(roots))
+    builder = builder.extension_policies(
+        ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy
+    )
+    verifier = builder.build_client_verifier()
+    for kind, client in pki.clients.items():
+        chain = x509.load_pem_x509_certificates(client.cert.read_bytes())
+        assert chain[0] == client.certificate
+        if kind == "untrusted":
+            with pytest.raises(VerificationError):
+                verifier.verify(chain[0], chain[1:])
+        else:
+            assert verifier.verify(chain[0], chain[1:]).chain[0] == client.certificate
+
+
+def ssl_mtls_server_context(pki: TestPKI, *, pha: bool = False) -> ssl.SSLContext:
+    context = ssl_server_context(pki.servers["ecdsa"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(pki.ca_file)
+    context.post_handshake_auth = pha
+    return context
+
+
+def test_openssl_server_verifying_clients(pki: TestPKI) -> None:
+    """s_server -Verify 1 -verify_return_error -CAfile prints the client's certificate after
+    "Client certificate" (what test_interop_mtls reads)."""
+    client = pki.clients["chain"]
+    context = ssl_client_context(pki.ca_file)
+    context.load_cert_chain(client.cert, client.key)
+    certkey = pki.servers["ecdsa"]
+    args = ["-Verify", "1", "-verify_return_error", "-CAfile", str(pki.ca_file)]
+    with openssl_server(certkey.cert, certkey.key, extra_args=args) as server:
+        with client_session(server.port, context) as session:
+            exchange_as_client(session, server)
+            close(session.conn, session.sock, TIMEOUT)
+        server.wait()
+    printed = server.stdout_text.split("Client certificate\n", 1)[1]
+    assert x509.load_pem_x509_certificate(printed.encode()) == client.certificate
+
+
+def test_openssl_client_certificate_and_post_handshake_auth(pki: TestPKI) -> None:
+    """s_client -enable_pha -cert/-key answers the ssl module's verify_client_post_handshake."""
+    client = pki.clients["ecdsa"]
+    args = ["-enable_pha", "-cert", str(client.cert), "-key", str(client.key)]
+    with (
+        listening() as listener,
+        openssl_client(listener.getsockname()[1], cafile=pki.ca_file, extra_args=args) as peer,
+    ):
+        with server_session(listener, ssl_mtls_server_context(pki, pha=True), peer) as session:
+            assert session.handshake.peer_certificates == ()
+            session.conn._tls.verify_client_post_handshake()
+            send_all(session.conn, session.sock, b"authenticate, please\n")
+            peer.wait_for("^authenticate, please$", stream="stdout")
+            peer.write("done\n")
+            assert recv_exactly(session.conn, session.sock, 5, TIMEOUT) == b"done\n"
+            assert session.conn._tls.getpeercert(binary_form=True) == client.der
+            peer.close_stdin()
+            close(session.conn, session.sock, TIMEOUT)
+        assert peer.wait() == 0
+
+
+def test_curl_and_gnutls_client_certificates(pki: TestPKI) -> None:
+    """curl --cert/--key and gnutls-cli --x509certfile/--x509keyfile present their
+    certificates to the ssl module's server."""
+    client = pki.clients["rsa"]
+
+    def peer_certificate(tls: ssl.SSLSocket) -> Any:
+        certificate = tls.getpeercert(binary_form=True)
+        http_handler(b"hello\n")(tls)
+        return certificate
+
+    with ssl_server(ssl_mtls_server_context(pki), handler=peer_certificate) as server:
+        url = f"https://localhost:{server.port}/"
+        args = ["--cert", str(client.cert), "--key", str(client.key)]
+        with curl_get(url, cafile=pki.ca_file, port=server.port, extra_args=args) as curl:
+            assert curl.wait() == 0
+        (info,) = server.wait()
+    assert info.result == client.der
+    args = ["--x509certfile", str(client.cert), "--x509keyfile", str(client.key)]
+    with (
+        listening() as listener,
+        gnutls_client(listener.getsockname()[1], cafile=pki.ca_file, extra_args=args) as peer,
+    ):
+        with server_session(listener, ssl_mtls_server_context(pki), peer) as session:
+            assert session.handshake.peer_certificates == (client.der,)
+            peer.write("ping\n")
+            assert recv_exactly(session.conn, session.sock, 5, TIMEOUT) == b"ping\n"
+            peer.close_stdin()
+            close(session.conn, session.sock, TIMEOUT)
+        assert peer.wait() == 0
