@@ -100,6 +100,42 @@ def test_python_examples(name: str, expected: str, line_echo_server: int, tmp_pa
     assert re.match(expected, run_python(code, tmp_path).strip()), name
 
 
+def test_mtls_example(tmp_path: Path) -> None:
+    """The mutual TLS server example, with the ssl module's client presenting a certificate."""
+    server_ca, client_ca = pki.make_ca("ecdsa-p256"), pki.make_ca("ecdsa-p256")
+    pki.write_chain(tmp_path, pki.make_leaf(server_ca), prefix="server")
+    pki.write_pem(tmp_path, "client-ca.pem", client_ca[0])
+    client_leaf = pki.make_leaf(client_ca, names=[], common_name="alice", eku="clientAuth")
+    certfile, keyfile = pki.write_chain(tmp_path, client_leaf, prefix="client")
+    client_context = ssl.create_default_context(cadata=pki.pem(server_ca[0]).decode())
+    client_context.load_cert_chain(certfile, keyfile)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", example("mtls").replace("8443", str(port))],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                sock = socket.create_connection(("localhost", port), timeout=TIMEOUT)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr
+                time.sleep(0.05)
+        with client_context.wrap_socket(sock, server_hostname="localhost") as tls:
+            tls.sendall(b"hello\n")
+        out, err = server.communicate(timeout=TIMEOUT)
+    finally:
+        server.kill()
+        server.wait(TIMEOUT)
+    assert server.returncode == 0, err
+    assert out.strip() == "((('commonName', 'alice'),),) b'hello\\n'"
+
+
 @pytest.mark.interop
 def test_proxy_example(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("upstream says hi\n")
