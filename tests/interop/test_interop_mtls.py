@@ -263,6 +263,36 @@ def test_gnutls_client_certificate(pki: TestPKI, kind: str) -> None:
     assert parse_gnutls(client.log).protocol == "TLS1.3"
 
 
+def test_gnutls_client_post_handshake_auth(pki: TestPKI) -> None:
+    """gnutls-cli --post-handshake-auth answers verify_client_post_handshake (GnuTLS's own
+    TLS 1.3 code, not OpenSSL's)."""
+    import cytls
+
+    client_cert = pki.clients["ed25519"]
+    args = ["--post-handshake-auth"]
+    args += ["--x509certfile", str(client_cert.cert), "--x509keyfile", str(client_cert.key)]
+    context = mtls_server_context(pki, pha=True)
+    with (
+        listening() as listener,
+        gnutls_client(port_of(listener), cafile=pki.ca_file, extra_args=args) as client,
+    ):
+        with cytls_accept(listener, context, client) as server:
+            exchange_lines_with_client(server, client)
+            assert server.conn.peer_certificates == ()
+            server.conn.verify_client_post_handshake()
+            send_all(server.conn, server.sock, b"authenticate, please\n")
+            client.wait_for("^authenticate, please$", stream="stdout")
+            client.write("done\n")
+            done = recv_exactly(server.conn, server.sock, 5, TIMEOUT, events=server.events)
+            assert done == b"done\n"
+            assert cytls.events.PostHandshakeAuthComplete(chain_of(client_cert)) in server.events
+            assert server.conn.peer_certificates == chain_of(client_cert)
+            client.close_stdin()
+            close(server.conn, server.sock, TIMEOUT)
+        assert client.wait() == 0
+    assert "Re-authentication was requested by the peer" in client.stderr_text
+
+
 # --- cytls client, openssl s_server --------------------------------------------------------------
 
 S_SERVER_VERIFY = ["-Verify", "1", "-verify_return_error"]
