@@ -16,8 +16,10 @@ import ssl
 
 import pki
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from handshakeutil import (
     HANDSHAKE,
     Credentials,
@@ -50,6 +52,7 @@ import cytls
 from cytls.errors import CertificateError, TLSError
 from cytls.events import HandshakeComplete, PostHandshakeAuthComplete
 from cytls.handshake import client_auth
+from cytls.handshake.certs import TrustStore
 from cytls.handshake.keyschedule import SUITES, finished_verify_data
 from cytls.handshake.signatures import SignatureScheme as S
 from cytls.handshake.signatures import certificate_signature_schemes
@@ -201,6 +204,18 @@ def test_certificate_authorities_left_out_when_too_big() -> None:
     request = CertificateRequest.parse(seen_message(mitm.to_client, H.certificate_request)[4:])
     assert find_extension(request.extensions, E.certificate_authorities) is None
     assert find_extension(request.extensions, E.signature_algorithms) is not None
+
+
+def test_certificate_authorities_skip_unreadable_names() -> None:
+    """A trusted certificate whose subject does not decode (cryptography parses names lazily)
+    is left out of certificate_authorities rather than breaking the handshake."""
+    unreadable = pki.make_ca("ecdsa-p256", common_name="unreadable")[0]
+    common_name = b"\x06\x03U\x04\x03\x0c\x0aunreadable"  # OID 2.5.4.3, UTF8String
+    der = unreadable.public_bytes(Encoding.DER)
+    assert common_name in der
+    broken = der.replace(common_name, common_name[:5] + b"\x0d" + common_name[6:])
+    store = TrustStore([x509.load_der_x509_certificate(broken), root_ca()[0]])
+    assert store.subject_names() == (root_ca()[0].subject.public_bytes(),)
 
 
 def test_chain_with_intermediate() -> None:

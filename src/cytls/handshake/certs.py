@@ -556,7 +556,12 @@ class TrustStore:
         """The distinct DER subject names of the trusted certificates, in the order added: what
         a server lists in certificate_authorities (RFC 8446 §4.2.4), as OpenSSL does."""
         if self._subject_names is None:
-            names = (certificate.subject.public_bytes() for certificate in self._certificates)
+            names = []
+            for certificate in self._certificates:
+                try:
+                    names.append(certificate.subject.public_bytes())
+                except ValueError:  # a system store oddity whose name does not parse: left out
+                    continue
             self._subject_names = tuple(dict.fromkeys(names))
         return self._subject_names
 
