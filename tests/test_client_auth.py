@@ -13,6 +13,8 @@ import functools
 import hashlib
 import hmac
 import ssl
+from collections.abc import Callable
+from typing import Any
 
 import pki
 import pytest
@@ -26,6 +28,7 @@ from handshakeutil import (
     ManInTheMiddle,
     PeerAlert,
     ProtocolError,
+    Rewrite,
     assert_aborts,
     client_context,
     client_credentials,
@@ -93,12 +96,11 @@ def untrusted_creds() -> Credentials:
     return write_credentials(other, pki.make_leaf(other, names=[], common_name="mallory"))
 
 
-def mtls_server(
-    mode: int = ssl.CERT_REQUIRED, *, pha: bool = False, cadata: str | None = None
-) -> cytls.TLSContext:
+def mtls_server(mode: int = ssl.CERT_REQUIRED, *, pha: bool = False) -> cytls.TLSContext:
+    """A server that verifies client certificates against :func:`root_ca`."""
     context = server_context()
     context.verify_mode = mode
-    context.load_verify_locations(cadata=cadata or credentials().ca_pem)
+    context.load_verify_locations(cadata=credentials().ca_pem)
     context.post_handshake_auth = pha
     return context
 
@@ -137,13 +139,13 @@ def transcript_messages(mitm: ManInTheMiddle) -> list[bytes]:
     return [client_side[0], *(raw for _, _, raw in mitm.to_client.seen), *client_side[1:]]
 
 
-def seen_types(direction: object) -> list[int]:
-    return [msg_type for _, msg_type, _ in direction.seen]  # type: ignore[attr-defined]
+def seen_types(direction: Any) -> list[int]:
+    return [msg_type for _, msg_type, _ in direction.seen]
 
 
-def seen_message(direction: object, msg_type: int, index: int = 0) -> bytes:
-    found = [raw for _, kind, raw in direction.seen if kind == msg_type]  # type: ignore[attr-defined]
-    return found[index]
+def seen_message(direction: Any, msg_type: int) -> bytes:
+    """The first message of ``msg_type`` the man in the middle relayed in ``direction``."""
+    return next(raw for _, kind, raw in direction.seen if kind == msg_type)
 
 
 # --- mutual TLS in the handshake ----------------------------------------------------------------
@@ -301,10 +303,12 @@ def test_cert_required_without_certificate() -> None:
     ],
 )
 @pytest.mark.parametrize("mode", [ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL])
-def test_client_chain_rejected(creds: object, alert: A, verify_code: int, mode: int) -> None:
+def test_client_chain_rejected(
+    creds: Callable[[], Credentials], alert: A, verify_code: int, mode: int
+) -> None:
     """A chain that fails verification ends the handshake under CERT_OPTIONAL too (as with
     OpenSSL's SSL_VERIFY_PEER), with the alert and X509_V_ERR code OpenSSL's server uses."""
-    client, server, flight = client_flight_to_server(mtls_client(creds()), mtls_server(mode))  # type: ignore[operator]
+    client, server, flight = client_flight_to_server(mtls_client(creds()), mtls_server(mode))
     error = assert_aborts(server, flight, CertificateError, alert, peer=client)
     assert isinstance(error, ssl.SSLCertVerificationError)
     assert error.verify_code == verify_code
@@ -397,14 +401,14 @@ def test_certificate_verify_with_a_scheme_not_offered() -> None:
         ),
     ],
 )
-def test_server_rejects_client_flight(rewrite: object, alert: A) -> None:
+def test_server_rejects_client_flight(rewrite: Rewrite, alert: A) -> None:
     client, server = connections(mtls_client(client_credentials()), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
     client.receive_data(mitm.server_flight())
     assert_aborts(
         server,
-        mitm.client_flight(rewrite),  # type: ignore[arg-type]
+        mitm.client_flight(rewrite),
         ProtocolError,
         alert,
         peer=client,
