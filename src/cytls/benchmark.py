@@ -267,6 +267,64 @@ def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
     return handshake
 
 
+def _count_hmacs(handshake: Callable[[], None]) -> int:
+    """How many HMACs (HKDF steps and Finished MACs) one run of ``handshake`` computes."""
+    from cytls.handshake import keyschedule
+
+    real, calls = keyschedule._hmac, 0
+
+    def counting(*args: Any) -> bytes:
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    keyschedule._hmac = counting
+    try:
+        handshake()
+    finally:
+        keyschedule._hmac = real
+    return calls
+
+
+def handshake_crypto_floor(credentials: Credentials) -> Callable[[], None]:
+    """The ``cryptography`` calls behind one cytls handshake pair, with no TLS around them.
+
+    Two x25519 key pairs and exchanges, the server's ECDSA P-256 CertificateVerify signature
+    and the client's check of it, every HMAC of both key schedules (counted on a real
+    handshake, about 46), and the eight AEAD keys (handshake and application, both
+    directions, both ends). The client's chain verification is cached after the first
+    handshake, so it is left out here as it is in cytls. This is the limit of any handshake
+    built on ``cryptography``: its ratio to the ssl module bounds what cytls can reach.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+    from cytls.handshake import keyschedule
+
+    hmac_count = _count_hmacs(cytls_handshake(credentials))
+    with open(credentials.keyfile, "rb") as file:
+        signing_key = serialization.load_pem_private_key(file.read(), None)
+    if not isinstance(signing_key, ec.EllipticCurvePrivateKey):
+        raise AssertionError("the benchmark certificate is not ECDSA")
+    verifying_key = signing_key.public_key()
+    sha256, sha384 = hashes.SHA256(), hashes.SHA384()
+    signed = bytes(64) + b"TLS 1.3, server CertificateVerify\x00" + bytes(48)
+    secret = bytes(48)
+
+    def floor() -> None:
+        client, server = x25519.X25519PrivateKey.generate(), x25519.X25519PrivateKey.generate()
+        client.exchange(server.public_key())
+        server.exchange(client.public_key())
+        verifying_key.verify(signing_key.sign(signed, ec.ECDSA(sha256)), signed, ec.ECDSA(sha256))
+        for _ in range(hmac_count):
+            keyschedule._hmac(sha384, secret, secret)
+        for _ in range(8):
+            AESGCM(secret[:32])
+
+    floor()
+    return floor
+
+
 def ssl_handshake(credentials: Credentials) -> Callable[[], object]:
     """The ssl module doing exactly what :func:`cytls_handshake` does, over MemoryBIOs.
 
@@ -321,6 +379,19 @@ def handshake_comparisons(
             name,
             0,
             cytls_handshake(credentials),
+            ssl_handshake(credentials),
+            "ssl module",
+            rounds=rounds,
+            seconds_per_round=seconds,
+        )
+
+        name = "full handshake: its cryptography calls alone (the limit)"
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            0,
+            handshake_crypto_floor(credentials),
             ssl_handshake(credentials),
             "ssl module",
             rounds=rounds,
