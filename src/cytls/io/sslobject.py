@@ -172,6 +172,8 @@ class TLSObject:
                     raise
                 finally:
                     self._flush()
+                if incoming.eof:  # write_eof() came behind that data
+                    self._pump()
         else:
             self._handshake_step()
         if buffer is not None:
