@@ -25,7 +25,7 @@ from cytls.events import AlertReceived, ConnectionClosed, Event
 from cytls.handshake.client13 import ClientHandshake
 from cytls.handshake.common import Environment, Handshake, require
 from cytls.handshake.keyschedule import SUITES, export_keying_material
-from cytls.session import Session
+from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
 
 # Rekey before this many records under one AES-GCM key (RFC 8446 §5.5 allows about 2^24.5).
@@ -66,6 +66,7 @@ class Connection:
         send it again with :meth:`send`)."""
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
+        check_session(session)
         if server_side and (session is not None or early_data):
             raise ValueError("session and early_data are for client connections")
         self._context = context
@@ -132,6 +133,7 @@ class Connection:
     def session(self, session: Session | None) -> None:
         """Offer ``session`` instead: possible until the ClientHello has been taken with
         :meth:`data_to_send` (``ssl``: "Cannot set session after handshake")."""
+        check_session(session)
         handshake = self._handshake
         if not isinstance(handshake, ClientHandshake):
             raise ValueError("Cannot set session for server-side SSLSocket")

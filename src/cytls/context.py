@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cytls.handshake.tickets import StrikeRegister, TicketKeys
     from cytls.io.sockets import TLSSocket
     from cytls.io.sslobject import BIO, TLSObject
+    from cytls.session import Session
 
 PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
 PROTOCOL_TLS_SERVER = ssl.PROTOCOL_TLS_SERVER
@@ -265,7 +266,7 @@ class TLSContext:
         outgoing: BIO,
         server_side: bool = False,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> TLSObject:
         """A :class:`cytls.TLSObject` (``ssl.SSLObject``'s interface) over two memory BIOs."""
         from cytls.io.sslobject import TLSObject
@@ -286,7 +287,7 @@ class TLSContext:
         do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> TLSSocket:
         """A TLS socket over ``sock`` (``ssl.SSLSocket``'s interface): see cytls.io.sockets."""
         from cytls.io.sockets import wrap_socket

@@ -75,3 +75,9 @@ class Session:
 
     def expired(self, now: float) -> bool:
         return now - self.received_at >= self.ticket_lifetime_hint
+
+
+def check_session(session: object) -> None:
+    """``session=`` takes a cytls Session or None (``ssl`` says the same of SSLSession)."""
+    if session is not None and not isinstance(session, Session):
+        raise TypeError("Value is not a SSLSession.")
