@@ -70,6 +70,8 @@ class Resumption:
     identity: bytes
     age_skew_ms: int
     """The client's view of the ticket age minus ours (§8.3)."""
+    key_schedule: KeySchedule
+    """At the Early Secret of the ticket's PSK."""
 
 
 class ServerHandshake(Handshake):
@@ -125,6 +127,11 @@ class ServerHandshake(Handshake):
                 self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)  # §4.2.10: HRR rejects
             self._send_hello_retry_request(hello, self.suite, group)
             return
+        if resumption is not None:  # resuming: decided only now that no HRR comes between
+            self.key_schedule = resumption.key_schedule
+            self.psk_accepted = True
+            if resumption.state.peer_certificate:
+                self.peer_certificates = (resumption.state.peer_certificate,)
         self.alpn_protocol = self._choose_alpn(hello)
         self._early_data(hello, resumption)
         assert group is not None
@@ -166,12 +173,10 @@ class ServerHandshake(Handshake):
             ALERT.decrypt_error,
             "the PSK binder does not verify (RFC 8446 §4.2.11.2)",
         )
-        self.key_schedule = schedule
-        self.psk_accepted = True
-        if state.peer_certificate:
-            self.peer_certificates = (state.peer_certificate,)
         client_age_ms = (identities[index][1] - state.age_add) & 0xFFFFFFFF
-        return Resumption(state, index, mode, identities[index][0], client_age_ms - age_ms)
+        return Resumption(
+            state, index, mode, identities[index][0], client_age_ms - age_ms, schedule
+        )
 
     def _open_ticket(
         self, identities: list[tuple[bytes, int]], hash_name: str
