@@ -1,17 +1,39 @@
-"""Full TLS 1.3 handshakes per second, cytls beside the ssl module (pytest-benchmark).
+"""Full and resumed TLS 1.3 handshakes per second, cytls beside the ssl module.
 
 Both sides in one process, in memory, configured identically: ECDSA P-256 certificate verified
-by the client (name included), x25519, TLS_AES_256_GCM_SHA384; the ssl server sends no
-session tickets (cytls does not resume sessions yet). ``credentials`` is in conftest.py.
+by the client (name included), x25519, TLS_AES_256_GCM_SHA384. For full handshakes neither
+server sends session tickets; for resumed ones each sends one, which its client takes in.
+``credentials`` is in conftest.py. The "cryptography floor" case makes only the
+``cryptography`` calls of a cytls handshake pair: the limit of any handshake built on them.
 """
 
 import pytest
 
-from cytls.benchmark import cytls_handshake, ssl_handshake
+from cytls.benchmark import (
+    cytls_handshake,
+    cytls_resumed_handshake,
+    handshake_crypto_floor,
+    ssl_handshake,
+    ssl_resumed_handshake,
+)
+
+BUILDERS = {
+    "cytls": cytls_handshake,
+    "ssl": ssl_handshake,
+    "cryptography floor": handshake_crypto_floor,
+}
 
 
-@pytest.mark.parametrize("implementation", ["cytls", "ssl"])
+@pytest.mark.parametrize("implementation", list(BUILDERS))
 def test_full_handshake(benchmark, credentials, implementation: str) -> None:
     benchmark.group = "full handshake"
-    build = cytls_handshake if implementation == "cytls" else ssl_handshake
-    benchmark(build(credentials))
+    benchmark(BUILDERS[implementation](credentials))
+
+
+RESUMED = {"cytls": cytls_resumed_handshake, "ssl": ssl_resumed_handshake}
+
+
+@pytest.mark.parametrize("implementation", list(RESUMED))
+def test_resumed_handshake(benchmark, credentials, implementation: str) -> None:
+    benchmark.group = "resumed handshake"
+    benchmark(RESUMED[implementation](credentials))

@@ -134,9 +134,12 @@ def relayed_handshake(
 
 def transcript_messages(mitm: ManInTheMiddle) -> list[bytes]:
     """The handshake's messages in transcript order (no HelloRetryRequest here): the
-    ClientHello, the server's flight, then the client's second flight."""
+    ClientHello, the server's flight up to its Finished (not the NewSessionTickets after
+    it), then the client's second flight."""
     client_side = [raw for _, _, raw in mitm.to_server.seen]
-    return [client_side[0], *(raw for _, _, raw in mitm.to_client.seen), *client_side[1:]]
+    server_side = [raw for _, _, raw in mitm.to_client.seen]
+    server_side = server_side[: [raw[0] for raw in server_side].index(H.finished) + 1]
+    return [client_side[0], *server_side, *client_side[1:]]
 
 
 def seen_types(direction: Any) -> list[int]:

@@ -15,9 +15,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pki
 import pytest
+
+import cytls
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TIMEOUT = 30
@@ -39,14 +42,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def line_echo_server(tmp_path: Path) -> Iterator[int]:
-    """A TLS server for "localhost" that answers each line with itself; ca.pem in tmp_path."""
+def serve_lines(tmp_path: Path, module: Any, **settings: Any) -> Iterator[int]:
+    """A TLS server for "localhost" (``module``: ssl or cytls) that answers each connection's
+    first line with itself; ca.pem in tmp_path."""
     ca = pki.make_ca("ecdsa-p256")
     certfile, keyfile = pki.write_chain(tmp_path, pki.make_leaf(ca, "ecdsa-p256"))
     pki.write_pem(tmp_path, "ca.pem", ca[0])
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context = module.SSLContext(module.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certfile, keyfile)
+    for name, value in settings.items():
+        setattr(context, name, value)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -74,6 +79,18 @@ def line_echo_server(tmp_path: Path) -> Iterator[int]:
     listener.close()
 
 
+@pytest.fixture
+def line_echo_server(tmp_path: Path) -> Iterator[int]:
+    """Python's ssl module serving lines (it sends two session tickets per connection)."""
+    yield from serve_lines(tmp_path, ssl)
+
+
+@pytest.fixture
+def early_data_server(tmp_path: Path) -> Iterator[int]:
+    """A cytls server serving lines that accepts 0-RTT data."""
+    yield from serve_lines(tmp_path, cytls, max_early_data_size=16384)
+
+
 def run_python(code: str, cwd: Path) -> str:
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -93,11 +110,17 @@ def run_python(code: str, cwd: Path) -> str:
         ("sockets", r"^TLSv1\.3 TLS_AES_256_GCM_SHA384 b'hello\\n'$"),
         ("asyncio", r"^b'hello\\n'$"),
         ("sans-io", r"^b'hello\\n'$"),
+        ("resumption", r"^False\nTrue$"),
     ],
 )
 def test_python_examples(name: str, expected: str, line_echo_server: int, tmp_path: Path) -> None:
     code = example(name).replace("8443", str(line_echo_server))
     assert re.match(expected, run_python(code, tmp_path).strip()), name
+
+
+def test_early_data_example(early_data_server: int, tmp_path: Path) -> None:
+    code = example("early-data").replace("8443", str(early_data_server))
+    assert run_python(code, tmp_path).strip() == "(b'again\\n', True)"
 
 
 def test_mtls_example(tmp_path: Path) -> None:

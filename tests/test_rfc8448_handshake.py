@@ -573,6 +573,8 @@ def trace_server(
         context.options &= ~OP_CIPHER_SERVER_PREFERENCE
     keylog = tmp_path / "server.keylog"
     context.keylog_filename = str(keylog)
+    # The trace's NewSessionTicket seals state in its server's own format: none from ours.
+    context.num_tickets = 0
     server_hello = trace.record("server", "handshake", 1 if trace is S5 else 0).payload
     # random_bytes is called once, for ServerHello.random (a HelloRetryRequest's is fixed).
     random = ScriptedRandom(server_hello[6:38])

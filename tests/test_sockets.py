@@ -118,7 +118,7 @@ def test_cytls_client_ssl_server(tcp_pair: tuple[socket.socket, socket.socket]) 
         assert tls.cipher()[1] == "TLSv1.3"
         assert tls.selected_alpn_protocol() == "http/1.1"
         assert not tls.server_side and tls.server_hostname == "localhost"
-        assert tls.session is None and tls.session_reused is False
+        assert tls.session_reused is False
         assert tls.getpeername() == server_address
         assert tls.getsockname() == client_address
         assert tls.gettimeout() == 10  # the wrapped socket's mode is kept

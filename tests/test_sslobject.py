@@ -402,8 +402,9 @@ def test_negotiated_parameters() -> None:
         assert obj.selected_alpn_protocol() == "h2"
         assert obj.selected_npn_protocol() is None
         assert obj.compression() is None
-        assert obj.session is None
         assert obj.session_reused is False
+    assert server.obj.session is None  # sessions are the client's (tickets)
+    assert isinstance(client.obj.session, cytls.Session)  # the server's tickets came along
     assert client.obj.cipher() == ("TLS_AES_256_GCM_SHA384", "TLSv1.3", 256)
     assert client.obj.shared_ciphers() is None
     assert server.obj.shared_ciphers() == [server.obj.cipher()]
@@ -452,12 +453,12 @@ def test_verify_client_post_handshake() -> None:
     assert info.value.reason == "EXTENSION_NOT_RECEIVED"
 
 
-def test_session_must_be_none() -> None:
+def test_session_must_be_a_session() -> None:
     client, _ = sides()
     client.obj.session = None
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="not a SSLSession"):
         client.obj.session = object()
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="not a SSLSession"):
         client_context().wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), session=object())
 
 

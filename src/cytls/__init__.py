@@ -14,6 +14,7 @@ from cytls.context import (
     CERT_NONE,
     CERT_OPTIONAL,
     CERT_REQUIRED,
+    OP_ALLOW_NO_DHE_KEX,
     PROTOCOL_TLS_CLIENT,
     PROTOCOL_TLS_SERVER,
     TLSContext,
@@ -22,12 +23,14 @@ from cytls.context import (
 )
 from cytls.errors import CertificateError, PeerAlert, ProtocolError, TLSError, ZeroReturnError
 from cytls.io.sslobject import TLSObject
+from cytls.session import Session
 from cytls.wire.enums import AlertDescription, AlertLevel, CipherSuite, ContentType
 
 # The ssl module's names, so that code written for ``ssl`` runs unchanged with ``cytls`` in its
 # place: cytls raises these classes or subclasses of them, and accepts these constants.
 SSLContext = TLSContext
 SSLObject = TLSObject
+SSLSession = Session
 MemoryBIO = _ssl.MemoryBIO
 Purpose = _ssl.Purpose
 VerifyMode = _ssl.VerifyMode
@@ -67,6 +70,7 @@ __all__ = [
     "CHANNEL_BINDING_TYPES",
     "HAS_ALPN",
     "HAS_SNI",
+    "OP_ALLOW_NO_DHE_KEX",
     "OP_CIPHER_SERVER_PREFERENCE",
     "OP_NO_COMPRESSION",
     "PROTOCOL_TLS",
@@ -90,10 +94,12 @@ __all__ = [
     "SSLEOFError",
     "SSLError",
     "SSLObject",
+    "SSLSession",
     "SSLSyscallError",
     "SSLWantReadError",
     "SSLWantWriteError",
     "SSLZeroReturnError",
+    "Session",
     "TLSContext",
     "TLSError",
     "TLSObject",

@@ -67,6 +67,9 @@ class RecordLayer:
         Records written before the change keep the previous protection. Raises ValueError for an
         unknown suite or a key/IV of the wrong length (the IV is always 12 bytes)."""
 
+    def clear_write_key(self) -> None:
+        """Write unprotected records again (a client's second ClientHello after 0-RTT)."""
+
     def set_read_key(
         self,
         cipher_suite: int,
@@ -143,6 +146,10 @@ class RecordLayer:
     def skip_early_data(self, max_bytes: int) -> None:
         """Drop application_data records that do not open, up to ``max_bytes`` of them, until
         one opens: what a server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+
+    @property
+    def application_bytes_received(self) -> int:
+        """Application-data bytes opened so far, read or not (a server counts 0-RTT with it)."""
 
     @property
     def buffered_input(self) -> int:

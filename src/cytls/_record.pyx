@@ -377,6 +377,7 @@ cdef class RecordLayer:
     cdef object _control                  # an opened non-application record awaiting next_record
     cdef int _empty_run
     cdef Py_ssize_t _early_data_to_skip   # rejected 0-RTT bytes still to drop (-1: budget spent)
+    cdef readonly unsigned long long application_bytes_received
     cdef object _failure
     cdef bint _write_closed
     cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
@@ -407,6 +408,16 @@ cdef class RecordLayer:
             self._check_writable()
             self._seal_pending()          # records already written keep the previous key
             self._write_state = state
+        finally:
+            self._busy &= ~WRITING
+
+    def clear_write_key(self):
+        """Back to unprotected records: a client's second ClientHello after its 0-RTT data."""
+        self._claim(WRITING)
+        try:
+            self._check_writable()
+            self._seal_pending()
+            self._write_state = None
         finally:
             self._busy &= ~WRITING
 
@@ -866,6 +877,7 @@ cdef class RecordLayer:
             else:
                 self._empty_run = 0
                 self._app.end += inner
+                self.application_bytes_received += inner
             return 0
         if content_type != CT_HANDSHAKE and content_type != CT_ALERT:
             raise _error(_UNEXPECTED, f"protected record of content type {content_type} "

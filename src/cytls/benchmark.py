@@ -243,61 +243,164 @@ def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
     Same configuration as :func:`ssl_handshake`: x25519, TLS_AES_256_GCM_SHA384, the client
     verifying the server's ECDSA P-256 certificate and name.
     """
-    from cytls.connection import Connection
-    from cytls.context import PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, TLSContext
-
-    server_context = TLSContext(PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(credentials.certfile, credentials.keyfile)
-    client_context = TLSContext(PROTOCOL_TLS_CLIENT)
-    client_context.load_verify_locations(credentials.cafile)
-    for context in (server_context, client_context):
-        context.set_groups("x25519")
-        context.set_ciphers("TLS_AES_256_GCM_SHA384")
+    _, client_context, server_context = make_contexts("cytls", credentials)
 
     def handshake() -> None:
-        client = Connection(client_context, server_hostname="localhost")
-        server = Connection(server_context, server_side=True)
-        server.receive_data(client.data_to_send())
-        client.receive_data(server.data_to_send())
-        server.receive_data(client.data_to_send())
-        if not (client.handshake_complete and server.handshake_complete):
-            raise AssertionError("cytls handshake did not complete in one round trip")
+        _cytls_handshake_once(client_context, server_context)
 
     handshake()
     return handshake
 
 
+def _cytls_handshake_once(client_context: Any, server_context: Any, session: Any = None) -> Any:
+    """Client and server Connections through one handshake and the server's tickets."""
+    from cytls.connection import Connection
+
+    client = Connection(client_context, server_hostname="localhost", session=session)
+    server = Connection(server_context, server_side=True)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    tickets = server.data_to_send()
+    if tickets:
+        client.receive_data(tickets)
+    if not (client.handshake_complete and server.handshake_complete):
+        raise AssertionError("cytls handshake did not complete in one round trip")
+    if session is not None and not (client.session_reused and server.session_reused):
+        raise AssertionError("cytls did not resume the session")
+    return client
+
+
+def cytls_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
+    """One resumed handshake (psk_dhe_ke over x25519), the server sending one new ticket and
+    the client taking it in; the same as :func:`ssl_resumed_handshake`."""
+    _, client_context, server_context = make_contexts("cytls", credentials)
+    server_context.num_tickets = 1
+    session = _cytls_handshake_once(client_context, server_context).session
+
+    def handshake() -> None:
+        _cytls_handshake_once(client_context, server_context, session)
+
+    handshake()
+    return handshake
+
+
+def _count_hmacs(handshake: Callable[[], None]) -> int:
+    """How many HMACs (HKDF steps and Finished MACs) one run of ``handshake`` computes."""
+    from cytls.handshake import keyschedule
+
+    real, calls = keyschedule._hmac, 0
+
+    def counting(*args: Any) -> bytes:
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    keyschedule._hmac = counting
+    try:
+        handshake()
+    finally:
+        keyschedule._hmac = real
+    return calls
+
+
+def handshake_crypto_floor(credentials: Credentials) -> Callable[[], None]:
+    """The ``cryptography`` calls behind one cytls handshake pair, with no TLS around them.
+
+    Two x25519 key pairs and exchanges, the server's ECDSA P-256 CertificateVerify signature
+    and the client's check of it, every HMAC of both key schedules (counted on a real
+    handshake, about 46), and the eight AEAD keys (handshake and application, both
+    directions, both ends). The client's chain verification is cached after the first
+    handshake, so it is left out here as it is in cytls. This is the limit of any handshake
+    built on ``cryptography``: its ratio to the ssl module bounds what cytls can reach.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+    from cytls.handshake import keyschedule
+
+    hmac_count = _count_hmacs(cytls_handshake(credentials))
+    with open(credentials.keyfile, "rb") as file:
+        signing_key = serialization.load_pem_private_key(file.read(), None)
+    if not isinstance(signing_key, ec.EllipticCurvePrivateKey):
+        raise AssertionError("the benchmark certificate is not ECDSA")
+    verifying_key = signing_key.public_key()
+    sha256, sha384 = hashes.SHA256(), hashes.SHA384()
+    signed = bytes(64) + b"TLS 1.3, server CertificateVerify\x00" + bytes(48)
+    secret = bytes(48)
+
+    def floor() -> None:
+        client, server = x25519.X25519PrivateKey.generate(), x25519.X25519PrivateKey.generate()
+        client.exchange(server.public_key())
+        server.exchange(client.public_key())
+        verifying_key.verify(signing_key.sign(signed, ec.ECDSA(sha256)), signed, ec.ECDSA(sha256))
+        for _ in range(hmac_count):
+            keyschedule._hmac(sha384, secret, secret)
+        for _ in range(8):
+            AESGCM(secret[:32])
+
+    floor()
+    return floor
+
+
 def ssl_handshake(credentials: Credentials) -> Callable[[], object]:
     """The ssl module doing exactly what :func:`cytls_handshake` does, over MemoryBIOs.
 
-    The server's Finished check is included (both ends complete, as with cytls), and the
-    server sends no session tickets (``num_tickets = 0``): cytls does not resume sessions yet.
+    The server's Finished check is included (both ends complete, as with cytls), and
+    neither server sends session tickets (``num_tickets = 0``).
     """
-    import ssl
-
     _, client_context, server_context = make_contexts("ssl", credentials)
-    MemoryBIO, WantRead = ssl.MemoryBIO, ssl.SSLWantReadError
 
-    def handshake() -> tuple[ssl.SSLObject, ssl.SSLObject]:
-        client_in, client_out = MemoryBIO(), MemoryBIO()
-        server_in, server_out = MemoryBIO(), MemoryBIO()
-        client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")
-        server = server_context.wrap_bio(server_in, server_out, server_side=True)
-        with contextlib.suppress(WantRead):
-            client.do_handshake()  # ClientHello
-        server_in.write(client_out.read())
-        with contextlib.suppress(WantRead):
-            server.do_handshake()  # ServerHello ... Finished
-        client_in.write(server_out.read())
-        client.do_handshake()  # client Finished
-        server_in.write(client_out.read())
-        server.do_handshake()
-        return client, server
+    def handshake() -> None:
+        _ssl_handshake_once(client_context, server_context)
 
-    client, server = handshake()
+    client, server = _ssl_handshake_once(client_context, server_context)
     for obj in (client, server):
         if obj.version() != "TLSv1.3" or obj.cipher()[0] != SSL_SUITE:
             raise AssertionError(f"ssl handshake negotiated {obj.version()} {obj.cipher()}")
+    return handshake
+
+
+def _ssl_handshake_once(client_context: Any, server_context: Any, session: Any = None) -> Any:
+    """An ssl client and server over MemoryBIOs through one handshake and the server's
+    tickets (which the client takes in with a read, as ssl does)."""
+    import ssl
+
+    MemoryBIO, WantRead = ssl.MemoryBIO, ssl.SSLWantReadError
+    client_in, client_out = MemoryBIO(), MemoryBIO()
+    server_in, server_out = MemoryBIO(), MemoryBIO()
+    client = client_context.wrap_bio(
+        client_in, client_out, server_hostname="localhost", session=session
+    )
+    server = server_context.wrap_bio(server_in, server_out, server_side=True)
+    with contextlib.suppress(WantRead):
+        client.do_handshake()  # ClientHello
+    server_in.write(client_out.read())
+    with contextlib.suppress(WantRead):
+        server.do_handshake()  # ServerHello ... Finished
+    client_in.write(server_out.read())
+    client.do_handshake()  # client Finished
+    server_in.write(client_out.read())
+    server.do_handshake()
+    if server_out.pending:  # session tickets
+        client_in.write(server_out.read())
+        with contextlib.suppress(WantRead):
+            client.read(1)
+    if session is not None and not (client.session_reused and server.session_reused):
+        raise AssertionError("ssl did not resume the session")
+    return client, server
+
+
+def ssl_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
+    """The ssl module resuming a TLS 1.3 session, as :func:`cytls_resumed_handshake` does."""
+    _, client_context, server_context = make_contexts("ssl", credentials)
+    server_context.num_tickets = 1
+    session = _ssl_handshake_once(client_context, server_context)[0].session
+
+    def handshake() -> None:
+        _ssl_handshake_once(client_context, server_context, session)
+
+    handshake()
     return handshake
 
 
@@ -321,6 +424,32 @@ def handshake_comparisons(
             name,
             0,
             cytls_handshake(credentials),
+            ssl_handshake(credentials),
+            "ssl module",
+            rounds=rounds,
+            seconds_per_round=seconds,
+        )
+
+        name = "resumed handshake (PSK with x25519, one new ticket)"
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            0,
+            cytls_resumed_handshake(credentials),
+            ssl_resumed_handshake(credentials),
+            "ssl module",
+            rounds=rounds,
+            seconds_per_round=seconds,
+        )
+
+        name = "full handshake: its cryptography calls alone (the limit)"
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            0,
+            handshake_crypto_floor(credentials),
             ssl_handshake(credentials),
             "ssl module",
             rounds=rounds,
@@ -381,8 +510,6 @@ def proxy_comparisons(
 
 
 # --- bulk transfer and idle memory: cytls against the ssl module ---------------------------------
-#
-# TODO(issue 5, item 6): resumed handshakes, cytls beside ssl, once session resumption exists.
 
 SSL_SUITE = "TLS_AES_256_GCM_SHA384"  # what Python 3.11's ssl negotiates; it cannot choose
 IMPLEMENTATIONS = ("cytls", "ssl")
@@ -401,8 +528,8 @@ def make_contexts(
 
     ECDSA P-256 certificate verified by the client (name included), x25519, TLS 1.3 only. The
     suite is pinned on the cytls side; ssl cannot choose TLS 1.3 suites, so only AES-256-GCM
-    (which it picks by default) exists for it, and the callers check what it negotiated. The
-    ssl server sends no session tickets, like cytls, which does not resume sessions yet.
+    (which it picks by default) exists for it, and the callers check what it negotiated.
+    Neither server sends session tickets (the resumption benchmarks turn them on).
     """
     if implementation == "cytls":
         import cytls as module
@@ -424,8 +551,7 @@ def make_contexts(
             context.set_ciphers(SUITE_NAMES[suite])
         else:
             context.set_ecdh_curve("X25519")
-    if implementation == "ssl":
-        server_context.num_tickets = 0  # cytls sends none: it does not resume sessions yet
+    server_context.num_tickets = 0
     return module, client_context, server_context
 
 

@@ -25,6 +25,7 @@ from cytls.events import AlertReceived, ConnectionClosed, Event
 from cytls.handshake.client13 import ClientHandshake
 from cytls.handshake.common import Environment, Handshake, require
 from cytls.handshake.keyschedule import SUITES, export_keying_material
+from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
 
 # Rekey before this many records under one AES-GCM key (RFC 8446 §5.5 allows about 2^24.5).
@@ -56,9 +57,18 @@ class Connection:
         server_side: bool = False,
         server_hostname: str | None = None,
         environment: Environment | None = None,
+        session: Session | None = None,
+        early_data: bytes = b"",
     ) -> None:
+        """``session`` (client) resumes a session a server gave earlier (:attr:`session`);
+        ``early_data`` is sent with the ClientHello as 0-RTT when its ticket allows it:
+        :attr:`early_data_accepted` says afterwards whether the server took it (if not,
+        send it again with :meth:`send`)."""
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
+        check_session(session)
+        if server_side and (session is not None or early_data):
+            raise ValueError("session and early_data are for client connections")
         self._context = context
         self.server_side = server_side
         self.server_hostname = server_hostname
@@ -70,6 +80,7 @@ class Connection:
         self._eof = False
         keylog = _keylog_writer(context.keylog_filename)
         environment = environment or Environment()
+        self._environment = environment
         handshake: Handshake
         if server_side:
             from cytls.handshake.server13 import ServerHandshake
@@ -79,7 +90,7 @@ class Connection:
             handshake.start()
         else:
             client = ClientHandshake(context, self._record, environment, keylog)
-            client.start(server_hostname)
+            client.start(server_hostname, session, bytes(early_data))
             handshake = client
         self._handshake = handshake
 
@@ -104,6 +115,52 @@ class Connection:
     def handshake_complete(self) -> bool:
         return self._handshake.complete
 
+    # --- resumption and 0-RTT (RFC 8446 §2.2, §2.3) ----------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        """Client: the newest session ticket the server sent on this connection (they come
+        after the handshake, so read some data first), or the session being resumed; None
+        on a server."""
+        handshake = self._handshake
+        if not isinstance(handshake, ClientHandshake):
+            return None
+        if handshake.sessions:
+            return handshake.sessions[-1]
+        return handshake.offered_session if handshake.psk_accepted else None
+
+    @session.setter
+    def session(self, session: Session | None) -> None:
+        """Offer ``session`` instead: possible until the ClientHello has been taken with
+        :meth:`data_to_send` (``ssl``: "Cannot set session after handshake")."""
+        check_session(session)
+        handshake = self._handshake
+        if not isinstance(handshake, ClientHandshake):
+            raise ValueError("Cannot set session for server-side SSLSocket")
+        if self._record.bytes_to_send == 0 or handshake.early_data_sent:
+            raise ValueError("Cannot set session after handshake.")
+        self._record = _record.RecordLayer()
+        client = ClientHandshake(self._context, self._record, self._environment, handshake.keylog)
+        client.start(self.server_hostname, session)
+        self._handshake = client
+
+    @property
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed a session (a PSK was accepted)."""
+        return self._handshake.psk_accepted
+
+    @property
+    def early_data_accepted(self) -> bool:
+        """Whether 0-RTT data was accepted: by the server (client side, known once the
+        handshake completes) or by us (server side)."""
+        return self._handshake.early_data_accepted
+
+    @property
+    def early_data_length(self) -> int:
+        """Server: how many bytes at the start of the received stream came as 0-RTT data
+        (replayable, RFC 8446 §8); final once the handshake is complete."""
+        return self._handshake.early_data_length
+
     # --- bytes in ------------------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
@@ -117,6 +174,8 @@ class Connection:
         try:
             self._record.receive_data(data)
             self._process_records()
+            if self._handshake.reading_early_data:
+                self._handshake.check_early_data_size()
         except ProtocolError as exc:
             self._fail(exc)
             raise

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from cytls.handshake.certs import TrustStore
+    from cytls.handshake.tickets import StrikeRegister, TicketKeys
     from cytls.io.sockets import TLSSocket
     from cytls.io.sslobject import BIO, TLSObject
+    from cytls.session import Session
 
 PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
 PROTOCOL_TLS_SERVER = ssl.PROTOCOL_TLS_SERVER
@@ -34,10 +36,18 @@ CERT_OPTIONAL = ssl.CERT_OPTIONAL
 CERT_REQUIRED = ssl.CERT_REQUIRED
 TLSVersion = ssl.TLSVersion
 OP_CIPHER_SERVER_PREFERENCE = ssl.OP_CIPHER_SERVER_PREFERENCE
+# OpenSSL's SSL_OP_ALLOW_NO_DHE_KEX (the ssl module does not export it): allow resumption with
+# psk_ke, the PSK alone without a fresh (EC)DHE exchange, which gives up forward secrecy
+# (RFC 8446 §2.2). A client offers psk_ke, a server picks it whenever the client offers it.
+OP_ALLOW_NO_DHE_KEX = 0x400
 
 # The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in.
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (0x1302, 0x1303, 0x1301)
 SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.items()}
+
+# 0-RTT is accepted only when the ticket age the client claims is within this many seconds of
+# the server's own figure (RFC 8446 §8.3).
+EARLY_DATA_AGE_WINDOW = 10.0
 
 SniCallback = Callable[[Any, str | None, "TLSContext"], int | None]
 
@@ -69,6 +79,14 @@ class TLSContext:
         self.keylog_filename: str | None = None
         self._post_handshake_auth = False
         self._trust: TrustStore | None = None
+        self._num_tickets = 2  # as ssl.SSLContext.num_tickets
+        self.ticket_lifetime = 7200
+        """Seconds a session ticket this server issues may be used (OpenSSL's default)."""
+        self.max_early_data_size = 0
+        """0-RTT bytes this server accepts per resumed connection; 0 (the default) refuses
+        early data, as OpenSSL does. See the README for what accepting it means."""
+        self._ticket_keys: TicketKeys | None = None
+        self._strike_register: StrikeRegister | None = None
 
     def __repr__(self) -> str:
         side = {PROTOCOL_TLS_CLIENT: "client", PROTOCOL_TLS_SERVER: "server"}.get(
@@ -157,6 +175,53 @@ class TLSContext:
             certificate.public_bytes(Encoding.DER) for certificate in self.certificate_chain
         )
 
+    # --- resumption (RFC 8446 §2.2, §4.6.1) ----------------------------------------------------
+
+    @property
+    def num_tickets(self) -> int:
+        """Session tickets a server sends after each handshake (``ssl``'s default: 2)."""
+        return self._num_tickets
+
+    @num_tickets.setter
+    def num_tickets(self, value: int) -> None:
+        if value < 0:
+            raise ValueError("value must be non-negative")
+        if self.protocol != PROTOCOL_TLS_SERVER:
+            raise ValueError("SSLContext is not a server context.")
+        self._num_tickets = int(value)
+
+    def load_ticket_keys(self, path: str | os.PathLike[str]) -> None:
+        """Seal and open session tickets with the keys of ``path`` instead of random ones.
+
+        Servers that load the same file resume each other's sessions. The format (one key
+        of 64 hexadecimal digits per line, the first one sealing) and rotation are described
+        in :mod:`cytls.handshake.tickets`; call this again after the file changes.
+        """
+        from cytls.handshake.tickets import TicketKeys
+
+        self._ticket_keys = TicketKeys.from_file(path)
+
+    def rotate_ticket_keys(self) -> None:
+        """Seal new tickets under a fresh random key; the previous key still opens its own."""
+        self.ticket_keys.rotate()
+
+    @property
+    def ticket_keys(self) -> TicketKeys:
+        if self._ticket_keys is None:
+            from cytls.handshake.tickets import TicketKeys
+
+            self._ticket_keys = TicketKeys.generate(rotate_after=self.ticket_lifetime)
+        return self._ticket_keys
+
+    @property
+    def strike_register(self) -> StrikeRegister:
+        """The 0-RTT anti-replay register shared by this context's connections (§8)."""
+        if self._strike_register is None:
+            from cytls.handshake.tickets import StrikeRegister
+
+            self._strike_register = StrikeRegister()
+        return self._strike_register
+
     # --- negotiation ------------------------------------------------------------------------
 
     def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
@@ -217,7 +282,7 @@ class TLSContext:
         outgoing: BIO,
         server_side: bool = False,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> TLSObject:
         """A :class:`cytls.TLSObject` (``ssl.SSLObject``'s interface) over two memory BIOs."""
         from cytls.io.sslobject import TLSObject
@@ -238,7 +303,7 @@ class TLSContext:
         do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> TLSSocket:
         """A TLS socket over ``sock`` (``ssl.SSLSocket``'s interface): see cytls.io.sockets."""
         from cytls.io.sockets import wrap_socket

@@ -6,9 +6,13 @@ _encrypted_ext   <- EncryptedExtensions
 _cert_request    <- CertificateRequest (optional) | Certificate
 _certificate     <- Certificate
 _cert_verify     <- CertificateVerify
-_server_finished <- Finished;  [Certificate, [CertificateVerify]] Finished ->
+_server_finished <- Finished;  [EndOfEarlyData] [Certificate, [CertificateVerify]] Finished ->
 _post_handshake  <- NewSessionTicket | KeyUpdate | CertificateRequest (if we offered
                     post_handshake_auth: Certificate, [CertificateVerify], Finished ->)
+
+With a session (RFC 8446 §2.2) the ClientHello offers its ticket as a PSK, 0-RTT data may
+follow it under the early traffic key (§2.3), and a server that accepts the PSK skips
+Certificate and CertificateVerify.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import ssl
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from cytls._record import CHANGE_CIPHER_SPEC
+from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.certs import verify_server_chain
@@ -40,7 +44,15 @@ from cytls.handshake.common import (
     require,
 )
 from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare
-from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
+from cytls.handshake.keyschedule import (
+    SUITES,
+    KeySchedule,
+    Transcript,
+    finished_verify_data,
+    resumption_psk,
+)
+from cytls.handshake.tickets import MAX_TICKET_LIFETIME
+from cytls.session import Session
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
     Certificate,
@@ -49,17 +61,20 @@ from cytls.wire.messages import (
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     ExtensionType,
     Finished,
     HandshakeType,
     NewSessionTicket,
     ServerHello,
     find_extension,
+    handshake_message,
 )
 
 E = ExtensionType
 H = HandshakeType
-PSK_DHE_KE = 1
+PSK_KE, PSK_DHE_KE = 0, 1
+MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
 
 
 class ClientHandshake(Handshake):
@@ -67,13 +82,32 @@ class ClientHandshake(Handshake):
 
     server_hostname: str | None = None
 
-    def start(self, server_hostname: str | None) -> None:
-        """Queue the first ClientHello (RFC 8446 §4.1.2)."""
+    def start(
+        self,
+        server_hostname: str | None,
+        session: Session | None = None,
+        early_data: bytes = b"",
+    ) -> None:
+        """Queue the first ClientHello (RFC 8446 §4.1.2), and ``early_data`` after it when
+        ``session`` allows 0-RTT (§4.2.10)."""
         context = self.context
         require(context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
         if context.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
         self.server_hostname = server_hostname
+        self.sessions: list[Session] = []  # tickets received on this connection
+        self.offered_session = self._usable_session(session, server_hostname)
+        self.psk_accepted = False
+        self.early_data_sent = False
+        self.early_data_accepted = False
+        if early_data:
+            if self.offered_session is None or not self.offered_session.max_early_data_size:
+                raise ValueError("early_data needs a session whose ticket allows 0-RTT")
+            if len(early_data) > self.offered_session.max_early_data_size:
+                raise ValueError(
+                    f"{len(early_data)} bytes of early data; the ticket allows "
+                    f"{self.offered_session.max_early_data_size}"
+                )
         self.client_random = self.environment.random_bytes(32)
         # Middlebox compatibility mode (RFC 8446 §D.4): a non-empty legacy_session_id.
         self.session_id = self.environment.random_bytes(32)
@@ -85,9 +119,43 @@ class ClientHandshake(Handshake):
         self.certificate_request: CertificateRequest | None = None
         self.leaf_certificate: x509.Certificate | None = None
         self.record.legacy_version = 0x0301  # an initial ClientHello may say TLS 1.0 (§5.1)
+        self.early_data_offered = bool(early_data)
+        self.psk_schedule: KeySchedule | None = None
         self.client_hello_raw = self._send_client_hello()
         self.record.legacy_version = 0x0303
+        if early_data:
+            self._send_early_data(early_data)
         self._expect = self._server_hello
+
+    def _usable_session(self, session: Session | None, hostname: str | None) -> Session | None:
+        """The session to offer, if it can resume here; else a full handshake (§4.6.1: only
+        for the same server name, and never an expired ticket)."""
+        if session is None:
+            return None
+        if session.context is not self.context:
+            raise ValueError("Session refers to a different SSLContext.")
+        if (
+            session.expired(self.environment.now())
+            or session.suite not in self.context.cipher_suites
+            or session.server_name != hostname
+        ):
+            return None
+        return session
+
+    def _send_early_data(self, data: bytes) -> None:
+        """0-RTT (RFC 8446 §2.3): application data under client_early_traffic_secret, right
+        after the ClientHello (and the middlebox-compatibility CCS, §D.4)."""
+        session = self.offered_session
+        assert session is not None and self.psk_schedule is not None
+        early_transcript = Transcript(SUITES[session.suite].hash_name)
+        early_transcript.update(self.client_hello_raw)
+        secret = self.psk_schedule.client_early_traffic_secret(early_transcript.digest())
+        self._send_change_cipher_spec()
+        self.suite = session.suite  # the early data uses the ticket's suite (§4.2.10)
+        self.set_write_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET")
+        self.suite = None
+        self.record.write(APPLICATION_DATA, data)
+        self.early_data_sent = True
 
     def _initial_key_shares(self) -> list[ClientKeyShare]:
         """A share for the most preferred group; with the hybrid group first, also one for
@@ -121,7 +189,7 @@ class ClientHandshake(Handshake):
                 E.signature_algorithms_cert,
                 ext.encode_signature_algorithms(list(signatures.CERTIFICATE_SCHEMES)),
             ),
-            (E.psk_key_exchange_modes, ext.encode_psk_key_exchange_modes([PSK_DHE_KE])),
+            (E.psk_key_exchange_modes, ext.encode_psk_key_exchange_modes(self._psk_modes())),
         ]
         if context.alpn_protocols:
             extensions.append(
@@ -134,6 +202,16 @@ class ClientHandshake(Handshake):
             extensions.append((E.post_handshake_auth, b""))  # RFC 8446 §4.2.6
         if self.cookie is not None:
             extensions.append((E.cookie, ext.encode_cookie(self.cookie)))
+        if self.early_data_offered and self.hello_retry_request is None:
+            extensions.append((E.early_data, ext.encode_early_data_indication(None)))
+        session = self.offered_session
+        if session is not None:
+            # Last (§4.2.11), with a placeholder binder that _send_client_hello computes.
+            identity = (session.ticket, session.obfuscated_age(self.environment.now()))
+            binder = bytes(SUITES[session.suite].hash_length)
+            extensions.append(
+                (E.pre_shared_key, ext.encode_pre_shared_key_client([identity], [binder]))
+            )
         self.offered_extensions |= {ext_type for ext_type, _ in extensions}
         return ClientHello(
             random=self.client_random,
@@ -141,6 +219,12 @@ class ClientHandshake(Handshake):
             cipher_suites=list(context.cipher_suites),
             extensions=extensions,
         )
+
+    def _psk_modes(self) -> list[int]:
+        """psk_dhe_ke always; psk_ke too with OP_ALLOW_NO_DHE_KEX (RFC 8446 §4.2.9)."""
+        from cytls.context import OP_ALLOW_NO_DHE_KEX
+
+        return [PSK_DHE_KE, PSK_KE] if self.context.options & OP_ALLOW_NO_DHE_KEX else [PSK_DHE_KE]
 
     def _send_client_hello(self) -> bytes:
         hello = self._client_hello()
@@ -150,7 +234,30 @@ class ClientHandshake(Handshake):
             self.client_random = hello.random
             self.session_id = hello.legacy_session_id
             self.offered_extensions = {ext_type for ext_type, _ in hello.extensions}
-        return self.send(H.client_hello, hello.serialize())
+        body = hello.serialize()
+        if self.offered_session is not None:
+            body = self._with_binder(body)
+        return self.send(H.client_hello, body)
+
+    def _with_binder(self, body: bytes) -> bytes:
+        """Fill in the PSK binder: the Finished MAC, under the binder key, of the transcript
+        through this ClientHello truncated before the binders (RFC 8446 §4.2.11.2). After a
+        HelloRetryRequest the transcript holds ClientHello1 (as message_hash) and the HRR."""
+        session = self.offered_session
+        assert session is not None
+        hash_name = SUITES[session.suite].hash_name
+        self.psk_schedule = KeySchedule(session.suite, session.psk)
+        binder_length = SUITES[session.suite].hash_length
+        cut = ext.pre_shared_key_binders_length([bytes(binder_length)])
+        partial = handshake_message(H.client_hello, body)[:-cut]
+        transcript = (
+            self.transcript.copy() if self.transcript is not None else Transcript(hash_name)
+        )
+        transcript.update(partial)
+        binder = finished_verify_data(
+            hash_name, self.psk_schedule.binder_key(external=False), transcript.digest()
+        )
+        return body[:-binder_length] + binder
 
     def _send_change_cipher_spec(self) -> None:
         """The one dummy change_cipher_spec of middlebox compatibility mode (RFC 8446 §D.4),
@@ -177,19 +284,28 @@ class ClientHandshake(Handshake):
                 ALERT.illegal_parameter,
                 "ServerHello changed the cipher suite chosen in HelloRetryRequest (§4.1.4)",
             )
+        psk = self._accepted_psk(hello)
         share_data = find_extension(hello.extensions, E.key_share)
-        require(share_data is not None, ALERT.missing_extension, "ServerHello has no key_share")
-        assert share_data is not None
-        group, server_share = ext.decode_key_share_server(share_data)
-        mine = [share for share in self.key_shares if share.group == group]
-        require(
-            bool(mine),
-            ALERT.illegal_parameter,
-            f"the server answered with a key share for group {group}, for which we sent none",
-        )
-        shared_secret = mine[0].shared_secret(server_share)
-        self.group = group
-        self._start_key_schedule(hello.cipher_suite)
+        if share_data is None:
+            # psk_ke: the PSK alone, no (EC)DHE (§4.2.9); only if we offered that mode.
+            require(
+                psk is not None and PSK_KE in self._psk_modes(),
+                ALERT.missing_extension,
+                "ServerHello has no key_share",
+            )
+            shared_secret = None
+            self.group = 0
+        else:
+            group, server_share = ext.decode_key_share_server(share_data)
+            mine = [share for share in self.key_shares if share.group == group]
+            require(
+                bool(mine),
+                ALERT.illegal_parameter,
+                f"the server answered with a key share for group {group}, for which we sent none",
+            )
+            shared_secret = mine[0].shared_secret(server_share)
+            self.group = group
+        self._start_key_schedule(hello.cipher_suite, psk)
         assert self.transcript is not None and self.key_schedule is not None
         self.transcript.update(raw)
         client_secret, server_secret = self.key_schedule.handshake(
@@ -200,9 +316,32 @@ class ClientHandshake(Handshake):
         self.set_read_secret(
             server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET", application_data=False
         )
-        # From here on our records, alerts included, are protected (the CCS stays plaintext).
-        self.set_write_secret(client_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        if not self.early_data_sent:
+            # From here on our records, alerts included, are protected (the CCS stays
+            # plaintext). After 0-RTT the early key stays until EncryptedExtensions says
+            # whether the server took the early data.
+            self.set_write_secret(client_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         self._expect = self._encrypted_extensions
+
+    def _accepted_psk(self, hello: ServerHello) -> bytes | None:
+        """The PSK if the ServerHello selects our ticket (RFC 8446 §4.2.11), else None."""
+        data = find_extension(hello.extensions, E.pre_shared_key)
+        session = self.offered_session
+        if data is None or session is None:
+            return None  # (an unoffered pre_shared_key was refused by check_server_extensions)
+        require(
+            ext.decode_pre_shared_key_server(data) == 0,
+            ALERT.illegal_parameter,
+            "the server selected a PSK identity we did not offer (RFC 8446 §4.2.11)",
+        )
+        require(
+            SUITES[hello.cipher_suite].hash_name == SUITES[session.suite].hash_name,
+            ALERT.illegal_parameter,
+            "the server resumed with a cipher suite whose hash is not the PSK's (§4.2.11)",
+        )
+        self.psk_accepted = True
+        self.peer_certificates = session.peer_certificates
+        return session.psk
 
     def _check_server_hello_common(self, hello: ServerHello) -> int:
         """Checks of RFC 8446 §4.1.3 shared by ServerHello and HelloRetryRequest."""
@@ -287,7 +426,14 @@ class ClientHandshake(Handshake):
             self.key_shares = [self.environment.client_key_share(group)]
         if cookie_data is not None:
             self.cookie = ext.decode_cookie(cookie_data)
+        session = self.offered_session
+        if session is not None and (
+            SUITES[session.suite].hash_name != SUITES[hello.cipher_suite].hash_name
+        ):
+            self.offered_session = None  # a PSK must match the suite's hash (§4.1.4)
         self.hello_retry_request = hello
+        if self.early_data_sent:
+            self.record.clear_write_key()  # the second ClientHello goes in clear (§4.1.2)
         self._start_key_schedule(hello.cipher_suite)
         assert self.transcript is not None
         self.transcript.hello_retry_request_reset()
@@ -295,13 +441,13 @@ class ClientHandshake(Handshake):
         self._send_change_cipher_spec()
         self._send_client_hello()
 
-    def _start_key_schedule(self, suite: int) -> None:
+    def _start_key_schedule(self, suite: int, psk: bytes | None = None) -> None:
         """The suite fixes the hash: the transcript starts with the stored ClientHello."""
         if self.transcript is None:
-            self.suite = suite
             self.transcript = Transcript(SUITES[suite].hash_name)
             self.transcript.update(self.client_hello_raw)
-        self.key_schedule = KeySchedule(suite)
+        self.suite = suite
+        self.key_schedule = KeySchedule(suite, psk)
 
     # --- server's encrypted flight -----------------------------------------------------------
 
@@ -329,8 +475,24 @@ class ClientHandshake(Handshake):
             ALERT.decode_error,
             "the server's server_name extension must be empty (RFC 6066 §3)",
         )
+        early_data = find_extension(extensions, E.early_data)
+        if early_data is not None:
+            # §4.2.10: only for the early data we sent, with the first PSK, without HRR.
+            require(
+                self.early_data_sent and self.psk_accepted and self.hello_retry_request is None,
+                ALERT.illegal_parameter,
+                "the server accepted early data we did not send (RFC 8446 §4.2.10)",
+            )
+            ext.decode_early_data_indication(early_data, in_new_session_ticket=False)
+            self.early_data_accepted = True
+        elif self.early_data_sent:
+            # Rejected: the server skips our 0-RTT records; we go on under the handshake key.
+            self.set_write_secret(self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         self.transcript_update(raw)
-        self._expect = self._certificate_request_or_certificate
+        # A PSK authenticates the server: no Certificate or CertificateVerify (§2.2).
+        self._expect = (
+            self._server_finished if self.psk_accepted else self._certificate_request_or_certificate
+        )
 
     def transcript_update(self, raw: bytes) -> None:
         assert self.transcript is not None
@@ -406,8 +568,12 @@ class ClientHandshake(Handshake):
         self.exporter_master_secret = exporter
         self._log_secret("EXPORTER_SECRET", exporter)
         self.set_read_secret(server_app, "SERVER_TRAFFIC_SECRET_0", application_data=True)
-        # Our second flight, under the client handshake traffic key (RFC 8446 §4.4).
+        # Our second flight, under the client handshake traffic key (RFC 8446 §4.4), after
+        # EndOfEarlyData under the early key if the server took our 0-RTT data (§4.5).
         self._send_change_cipher_spec()
+        if self.early_data_accepted:
+            self.send(H.end_of_early_data, EndOfEarlyData().serialize())
+            self.set_write_secret(self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         if self.certificate_request is not None:
             self._send_client_certificate(self.certificate_request, self.transcript)
         self.send(
@@ -424,14 +590,7 @@ class ClientHandshake(Handshake):
 
     def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
         if msg_type == H.new_session_ticket:
-            ticket = NewSessionTicket.parse(body)  # resumption comes with issue 6
-            for ext_type, _ in ticket.extensions:
-                # §4.6.1: early_data is the only one defined; unknown ones are ignored.
-                require(
-                    ext_type == E.early_data or ext_type not in KNOWN_EXTENSIONS,
-                    ALERT.illegal_parameter,
-                    f"NewSessionTicket carries extension {ext_type}, not allowed there (§4.2)",
-                )
+            self._new_session_ticket(body)
         elif msg_type == H.key_update:
             self.receive_key_update(body)
         elif msg_type == H.certificate_request and E.post_handshake_auth in self.offered_extensions:
@@ -481,6 +640,48 @@ class ClientHandshake(Handshake):
         self._send_client_certificate(request, transcript)
         finished = Finished(self.finished_data(self.write_secret, transcript))
         self.send_to(transcript, H.finished, finished.serialize())
+
+    def _new_session_ticket(self, body: bytes) -> None:
+        """A ticket becomes a Session (RFC 8446 §4.6.1)."""
+        ticket = NewSessionTicket.parse(body)
+        max_early_data_size = 0
+        for ext_type, data in ticket.extensions:
+            # §4.6.1: early_data is the only one defined; unknown ones are ignored.
+            require(
+                ext_type == E.early_data or ext_type not in KNOWN_EXTENSIONS,
+                ALERT.illegal_parameter,
+                f"NewSessionTicket carries extension {ext_type}, not allowed there (§4.2)",
+            )
+            if ext_type == E.early_data:
+                max_early_data_size = (
+                    ext.decode_early_data_indication(data, in_new_session_ticket=True) or 0
+                )
+        require(
+            ticket.ticket_lifetime <= MAX_TICKET_LIFETIME,
+            ALERT.illegal_parameter,
+            "NewSessionTicket lifetime beyond 7 days (RFC 8446 §4.6.1)",
+        )
+        if ticket.ticket_lifetime == 0:
+            return  # "the ticket should be discarded immediately"
+        assert self.suite is not None
+        self.sessions.append(
+            Session(
+                ticket=ticket.ticket,
+                psk=resumption_psk(
+                    self.hash_name, self.resumption_master_secret, ticket.ticket_nonce
+                ),
+                suite=self.suite,
+                ticket_lifetime_hint=ticket.ticket_lifetime,
+                age_add=ticket.ticket_age_add,
+                received_at=self.environment.now(),
+                max_early_data_size=max_early_data_size,
+                alpn_protocol=self.alpn_protocol,
+                server_name=self.server_hostname,
+                peer_certificates=self.peer_certificates,
+                context=self.context,
+            )
+        )
+        del self.sessions[:-MAX_KEPT_SESSIONS]
 
 
 def _is_ip_address(hostname: str) -> bool:

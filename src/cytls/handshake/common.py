@@ -157,6 +157,10 @@ class Handshake:
         self.exporter_master_secret = b""
         self.resumption_master_secret = b""
         self.peer_change_cipher_spec_allowed = True
+        self.psk_accepted = False  # a resumed session
+        self.early_data_accepted = False
+        self.early_data_length = 0
+        self.reading_early_data = False  # a server between accepting 0-RTT and EndOfEarlyData
         self._expect: Callable[[int, bytes, bytes], None] = self._unexpected
 
     def __repr__(self) -> str:
@@ -262,11 +266,21 @@ class Handshake:
             HandshakeComplete(
                 version="TLSv1.3",
                 cipher_suite=SUITES[self.suite].name,
-                group=GROUP_NAMES.get(self.group, str(self.group)),
+                group=GROUP_NAMES.get(self.group, str(self.group)) if self.group else None,
                 alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
                 server_name=self.server_name,
                 peer_certificates=self.peer_certificates,
+                session_resumed=self.psk_accepted,
             )
+        )
+
+    def check_early_data_size(self) -> None:
+        """RFC 8446 §4.2.10: more 0-RTT data than max_early_data_size is unexpected_message."""
+        require(
+            self.record.application_bytes_received <= self.context.max_early_data_size,
+            ALERT.unexpected_message,
+            f"more than max_early_data_size ({self.context.max_early_data_size}) bytes of "
+            "0-RTT data (RFC 8446 §4.2.10)",
         )
 
     # --- after the handshake ------------------------------------------------------------------

@@ -3,24 +3,39 @@
 _client_hello         <- ClientHello;  HelloRetryRequest ->  (then _second_client_hello)
                          ServerHello, EncryptedExtensions, [CertificateRequest], Certificate,
                          CertificateVerify, Finished ->
+_end_of_early_data    <- EndOfEarlyData (after accepted 0-RTT data)
 _client_certificate   <- Certificate (if we sent CertificateRequest)
 _client_certificate_verify <- CertificateVerify (if that Certificate was not empty)
-_client_finished      <- Finished
+_client_finished      <- Finished;  NewSessionTicket ->
 _post_handshake       <- KeyUpdate | Certificate (answering verify_client_post_handshake, then
                          _client_certificate_verify, _post_handshake_finished)
+
+A ClientHello whose pre_shared_key names one of our tickets, with a valid binder, resumes:
+no Certificate or CertificateVerify (RFC 8446 §2.2), and 0-RTT data if everything in §4.2.10
+and the anti-replay checks of §8 allow it. Nor a CertificateRequest (§4.3.2): the client's
+certificate is the one the ticket carries from the original handshake.
 """
 
 from __future__ import annotations
 
+import hmac
 import ssl
+from dataclasses import dataclass
 
-from cytls._record import CHANGE_CIPHER_SPEC
+from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.client_auth import ClientAuthExchange
 from cytls.handshake.common import ALERT, TLS13, Handshake, require
-from cytls.handshake.keyschedule import SUITES, KeySchedule, Transcript
+from cytls.handshake.keyschedule import (
+    SUITES,
+    KeySchedule,
+    Transcript,
+    finished_verify_data,
+    resumption_psk,
+)
+from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -29,11 +44,14 @@ from cytls.wire.messages import (
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     ExtensionType,
     Finished,
     HandshakeType,
+    NewSessionTicket,
     ServerHello,
     find_extension,
+    handshake_message,
 )
 
 E = ExtensionType
@@ -43,6 +61,23 @@ H = HandshakeType
 NOT_IN_CLIENT_HELLO = frozenset({E.oid_filters})
 # Rejected 0-RTT data we drop before failing (OpenSSL's default recv_max_early_data).
 MAX_REJECTED_EARLY_DATA = 16384
+PSK_KE, PSK_DHE_KE = 0, 1
+# PSK identities we try to open; the rest of a long list is ignored (§4.2.11 lets us choose).
+MAX_PSK_IDENTITIES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """A ticket we accepted: its state, where it was offered, and how (§4.2.9, §4.2.11)."""
+
+    state: TicketState
+    index: int
+    mode: int
+    identity: bytes
+    age_skew_ms: int
+    """The client's view of the ticket age minus ours (§8.3)."""
+    key_schedule: KeySchedule
+    """At the Early Secret of the ticket's PSK."""
 
 
 class ServerHandshake(Handshake):
@@ -68,15 +103,139 @@ class ServerHandshake(Handshake):
         self.client_random = hello.random
         self.peer_change_cipher_spec_allowed = True
         self._check_client_hello(hello)
-        offer = self._negotiate(hello)
-        suite, group, client_share = offer
+        suite, group, client_share = self._negotiate(hello)
         self.suite = suite
         self.transcript = Transcript(SUITES[suite].hash_name)
+        self._answer(hello, raw, group, client_share)
+
+    def _answer(
+        self, hello: ClientHello, raw: bytes, group: int | None, client_share: bytes | None
+    ) -> None:
+        """Resume or not, then HelloRetryRequest or our flight."""
+        assert self.transcript is not None and self.suite is not None
+        resumption = self._accept_psk(hello, raw)
         self.transcript.update(raw)
-        if client_share is None:
-            self._send_hello_retry_request(hello, suite, group)
+        if resumption is not None and resumption.mode == PSK_KE:
+            group, client_share = 0, None  # the PSK alone (§4.2.9)
+        elif client_share is None:
+            require(
+                group is not None,
+                ALERT.missing_extension,
+                "ClientHello without key_share, and no PSK we can resume (RFC 8446 §9.2)",
+            )
+            assert group is not None
+            if find_extension(hello.extensions, E.early_data) is not None:
+                self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)  # §4.2.10: HRR rejects
+            self._send_hello_retry_request(hello, self.suite, group)
             return
-        self._send_server_flight(hello, suite, group, client_share)
+        if resumption is not None:  # resuming: decided only now that no HRR comes between
+            self.key_schedule = resumption.key_schedule
+            self.psk_accepted = True
+            if resumption.state.peer_certificate:
+                self.peer_certificates = (resumption.state.peer_certificate,)
+        self.alpn_protocol = self._choose_alpn(hello)
+        self._early_data(hello, resumption)
+        assert group is not None
+        self._send_server_flight(hello, self.suite, group, client_share, resumption)
+
+    def _accept_psk(self, hello: ClientHello, raw: bytes) -> Resumption | None:
+        """The first offered ticket we can open, unexpired and of our suite's hash, with its
+        binder verified; None means a full handshake (RFC 8446 §4.2.11)."""
+        data = find_extension(hello.extensions, E.pre_shared_key)
+        modes_data = find_extension(hello.extensions, E.psk_key_exchange_modes)
+        if data is None or modes_data is None:
+            return None
+        identities, binders = ext.decode_pre_shared_key_client(data)
+        modes = ext.decode_psk_key_exchange_modes(modes_data)
+        from cytls.context import OP_ALLOW_NO_DHE_KEX
+
+        if PSK_KE in modes and self.context.options & OP_ALLOW_NO_DHE_KEX:
+            mode = PSK_KE
+        elif PSK_DHE_KE in modes and find_extension(hello.extensions, E.key_share) is not None:
+            mode = PSK_DHE_KE
+        else:
+            return None
+        assert self.suite is not None and self.transcript is not None
+        hash_name = SUITES[self.suite].hash_name
+        found = self._open_ticket(identities, SUITES[self.suite].hash_name)
+        if found is None:
+            return None
+        index, state, age_ms = found
+        # The binder proves the client holds the PSK and binds it to this ClientHello (and,
+        # after HelloRetryRequest, to the first one): a wrong one aborts (§4.2.11.2).
+        schedule = KeySchedule(self.suite, state.psk)
+        transcript = self.transcript.copy()
+        transcript.update(raw[: -ext.pre_shared_key_binders_length(binders)])
+        expected = finished_verify_data(
+            hash_name, schedule.binder_key(external=False), transcript.digest()
+        )
+        require(
+            hmac.compare_digest(expected, binders[index]),
+            ALERT.decrypt_error,
+            "the PSK binder does not verify (RFC 8446 §4.2.11.2)",
+        )
+        client_age_ms = (identities[index][1] - state.age_add) & 0xFFFFFFFF
+        return Resumption(
+            state, index, mode, identities[index][0], client_age_ms - age_ms, schedule
+        )
+
+    def _open_ticket(
+        self, identities: list[tuple[bytes, int]], hash_name: str
+    ) -> tuple[int, TicketState, int] | None:
+        """(index, state, our age of it in ms) of the first identity that is a live ticket of
+        ours for this hash; tickets from elsewhere, expired or tampered with are passed over."""
+        now_ms = int(self.environment.now() * 1000)
+        keys = self.context.ticket_keys
+        for index, (identity, _) in enumerate(identities[:MAX_PSK_IDENTITIES]):
+            state = keys.open(identity)
+            if state is None or state.suite not in SUITES:
+                continue
+            age_ms = now_ms - state.created_ms
+            if SUITES[state.suite].hash_name == hash_name and 0 <= age_ms <= state.lifetime * 1000:
+                return index, state, age_ms
+        return None
+
+    def _early_data(self, hello: ClientHello, resumption: Resumption | None) -> None:
+        """Accept 0-RTT (read it under the client early traffic key) or skip it (§4.2.10)."""
+        if find_extension(hello.extensions, E.early_data) is None:
+            return
+        from cytls.context import EARLY_DATA_AGE_WINDOW
+
+        context = self.context
+        accept = (
+            resumption is not None
+            and resumption.index == 0
+            and self.first_client_hello is None
+            and context.max_early_data_size > 0
+            and resumption.state.max_early_data_size > 0
+            and resumption.state.suite == self.suite
+            and resumption.state.alpn_protocol == (self.alpn_protocol or b"")
+            and abs(resumption.age_skew_ms) <= EARLY_DATA_AGE_WINDOW * 1000
+            and context.strike_register.first_use(
+                resumption.identity,
+                resumption.state.created_ms / 1000 + resumption.state.lifetime,
+                self.environment.now(),
+            )
+        )
+        if not accept:
+            self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)
+            return
+        assert self.key_schedule is not None and self.transcript is not None
+        secret = self.key_schedule.client_early_traffic_secret(self.transcript.digest())
+        self.set_read_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET", application_data=True)
+        self.early_data_accepted = True
+        self.reading_early_data = True
+
+    def _choose_alpn(self, hello: ClientHello) -> bytes | None:
+        """As the ssl module: our first protocol that the client offers, else no ALPN."""
+        alpn_data = find_extension(hello.extensions, E.application_layer_protocol_negotiation)
+        if alpn_data is None or not self.context.alpn_protocols:
+            return None
+        offered = ext.decode_alpn(alpn_data)
+        for protocol in self.context.alpn_protocols:
+            if protocol in offered:
+                return protocol
+        return None
 
     def _check_client_hello(self, hello: ClientHello) -> None:
         """What every TLS 1.3 ClientHello must satisfy, first or second (RFC 8446 §4.1.2,
@@ -121,20 +280,20 @@ class ServerHandshake(Handshake):
             ALERT.missing_extension,
             "ClientHello without signature_algorithms (RFC 8446 §9.2)",
         )
+        has_groups = find_extension(extensions, E.supported_groups) is not None
+        has_shares = find_extension(extensions, E.key_share) is not None
         require(
-            find_extension(extensions, E.supported_groups) is not None
-            and find_extension(extensions, E.key_share) is not None,
+            has_groups == has_shares
+            and (has_groups or find_extension(extensions, E.pre_shared_key) is not None),
             ALERT.missing_extension,
             "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
         )
         self._note_post_handshake_auth(hello)
 
-    def _negotiate(self, hello: ClientHello) -> tuple[int, int, bytes | None]:
-        """Choose suite and group (RFC 8446 §4.1.1)."""
+    def _negotiate(self, hello: ClientHello) -> tuple[int, int | None, bytes | None]:
+        """Choose suite and group (RFC 8446 §4.1.1); no group for a client that offers none
+        (it can only resume with psk_ke)."""
         extensions = hello.extensions
-        if find_extension(extensions, E.early_data) is not None:
-            # We never accept 0-RTT (yet): drop the early data the client may send (§4.2.10).
-            self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)
         server_name = find_extension(extensions, E.server_name)
         if server_name is not None:
             self.server_name = ext.decode_server_name(server_name)
@@ -151,10 +310,7 @@ class ServerHandshake(Handshake):
         groups_data = find_extension(extensions, E.supported_groups)
         shares_data = find_extension(extensions, E.key_share)
         signature_data = find_extension(extensions, E.signature_algorithms)
-        assert groups_data is not None and shares_data is not None and signature_data is not None
-        client_groups = ext.decode_supported_groups(groups_data)
-        shares = ext.decode_key_share_client(shares_data)
-        _check_share_order(shares, client_groups)
+        assert signature_data is not None
         self.peer_signature_schemes = ext.decode_signature_algorithms(signature_data)
         require(
             context.private_key is not None,
@@ -172,6 +328,11 @@ class ServerHandshake(Handshake):
                 ALERT.internal_error, f"the server's key cannot sign: {exc}"
             ) from None
 
+        if groups_data is None or shares_data is None:
+            return common[0], None, None
+        client_groups = ext.decode_supported_groups(groups_data)
+        shares = ext.decode_key_share_client(shares_data)
+        _check_share_order(shares, client_groups)
         candidates = [group for group in context.groups if group in client_groups]
         require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
         shared = dict(shares)
@@ -235,31 +396,41 @@ class ServerHandshake(Handshake):
             ALERT.illegal_parameter,
             "the second ClientHello must carry exactly one key share, for the group asked for",
         )
-        self.transcript.update(raw)
-        assert self.group is not None
-        self._send_server_flight(hello, self.suite, self.group, shares[0][1])
+        self._answer(hello, raw, self.group, shares[0][1])
 
     # --- our flight -------------------------------------------------------------------------------
 
     def _send_server_flight(
-        self, hello: ClientHello, suite: int, group: int, client_share: bytes
+        self,
+        hello: ClientHello,
+        suite: int,
+        group: int,
+        client_share: bytes | None,
+        resumption: Resumption | None,
     ) -> None:
         """ServerHello, then EncryptedExtensions..Finished under the handshake key (§2)."""
         context = self.context
         self.group = group
-        server_share, shared_secret = self.environment.server_key_exchange(group, client_share)
+        extensions: list[tuple[int, bytes]] = []
+        shared_secret = None
+        if client_share is not None:
+            server_share, shared_secret = self.environment.server_key_exchange(group, client_share)
+            extensions.append((E.key_share, ext.encode_key_share_server(group, server_share)))
+        extensions.append((E.supported_versions, ext.encode_supported_versions_server(TLS13)))
+        if resumption is not None:
+            extensions.append(
+                (E.pre_shared_key, ext.encode_pre_shared_key_server(resumption.index))
+            )
+        else:
+            self.key_schedule = KeySchedule(suite)
         server_hello = ServerHello(
             random=self.environment.random_bytes(32),
             legacy_session_id_echo=hello.legacy_session_id,
             cipher_suite=suite,
-            extensions=[
-                (E.key_share, ext.encode_key_share_server(group, server_share)),
-                (E.supported_versions, ext.encode_supported_versions_server(TLS13)),
-            ],
+            extensions=extensions,
         )
         self.send(H.server_hello, server_hello.serialize())
-        assert self.transcript is not None
-        self.key_schedule = KeySchedule(suite)
+        assert self.transcript is not None and self.key_schedule is not None
         client_secret, server_secret = self.key_schedule.handshake(
             shared_secret, self.transcript.digest()
         )
@@ -267,33 +438,30 @@ class ServerHandshake(Handshake):
         self._send_change_cipher_spec(hello)
         self.set_write_secret(server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
 
-        extensions: list[tuple[int, bytes]] = []
+        extensions = []
         if self.server_name is not None:
             extensions.append((E.server_name, b""))  # RFC 6066 §3: we used the name
-        alpn_data = find_extension(hello.extensions, E.application_layer_protocol_negotiation)
-        if alpn_data is not None and context.alpn_protocols:
-            offered = ext.decode_alpn(alpn_data)
-            # As the ssl module: our first protocol that the client offers, else no ALPN.
-            for protocol in context.alpn_protocols:
-                if protocol in offered:
-                    self.alpn_protocol = protocol
-                    extensions.append(
-                        (E.application_layer_protocol_negotiation, ext.encode_alpn([protocol]))
-                    )
-                    break
+        if self.alpn_protocol is not None:
+            extensions.append(
+                (E.application_layer_protocol_negotiation, ext.encode_alpn([self.alpn_protocol]))
+            )
+        if self.early_data_accepted:
+            extensions.append((E.early_data, ext.encode_early_data_indication(None)))
         self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
-        if context.verify_mode != ssl.CERT_NONE and not context.post_handshake_auth:
-            self._send_certificate_request(b"", self.transcript, post_handshake=False)
-        entries = [CertificateEntry(der, []) for der in context.certificate_chain_der]
-        self.send(H.certificate, Certificate(b"", entries).serialize())
-        signature = signatures.sign(
-            context.private_key,
-            self.signature_scheme,
-            signatures.certificate_verify_input(self.transcript.digest(), server=True),
-        )
-        self.send(
-            H.certificate_verify, CertificateVerify(self.signature_scheme, signature).serialize()
-        )
+        if resumption is None:  # a PSK authenticates us: no certificate (§2.2)
+            if context.verify_mode != ssl.CERT_NONE and not context.post_handshake_auth:
+                self._send_certificate_request(b"", self.transcript, post_handshake=False)
+            entries = [CertificateEntry(der, []) for der in context.certificate_chain_der]
+            self.send(H.certificate, Certificate(b"", entries).serialize())
+            signature = signatures.sign(
+                context.private_key,
+                self.signature_scheme,
+                signatures.certificate_verify_input(self.transcript.digest(), server=True),
+            )
+            self.send(
+                H.certificate_verify,
+                CertificateVerify(self.signature_scheme, signature).serialize(),
+            )
         self.send(H.finished, Finished(self.finished_data(server_secret)).serialize())
 
         client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
@@ -302,9 +470,12 @@ class ServerHandshake(Handshake):
         self._log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
         self._log_secret("EXPORTER_SECRET", exporter)
         self.set_write_secret(server_app, "SERVER_TRAFFIC_SECRET_0")
-        self.set_read_secret(client_secret, "", application_data=False)
         # A client that cannot process our ServerHello has no keys: its alert comes in clear.
         self.record.allow_plaintext_alerts = True
+        if self.reading_early_data:
+            self._expect = self._end_of_early_data  # the early key stays until then (§4.5)
+            return
+        self.set_read_secret(client_secret, "", application_data=False)
         self._expect = (
             self._client_certificate if self.client_auth is not None else self._client_finished
         )
@@ -317,6 +488,17 @@ class ServerHandshake(Handshake):
             self.record.write(CHANGE_CIPHER_SPEC, b"\x01")
 
     # --- the client's second flight ------------------------------------------------------------
+
+    def _end_of_early_data(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.expect(H.end_of_early_data, msg_type, "reading 0-RTT data")
+        EndOfEarlyData.parse(body)
+        self.check_early_data_size()
+        self.early_data_length = self.record.application_bytes_received
+        self.reading_early_data = False
+        assert self.transcript is not None
+        self.transcript.update(raw)
+        self.set_read_secret(self.client_handshake_secret, "", application_data=False)
+        self._expect = self._client_finished
 
     def _client_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.finished, msg_type, "waiting for the client's Finished")
@@ -331,7 +513,42 @@ class ServerHandshake(Handshake):
         )
         self.record.allow_plaintext_alerts = False
         self.finish()
+        self._send_session_tickets()
         self._expect = self._post_handshake
+
+    def _send_session_tickets(self) -> None:
+        """``num_tickets`` NewSessionTickets (RFC 8446 §4.6.1), each sealing its own PSK.
+
+        They are post-handshake messages: not part of the transcript (§4.4.1).
+        """
+        context = self.context
+        assert self.suite is not None
+        lifetime = min(context.ticket_lifetime, MAX_TICKET_LIFETIME)
+        if lifetime <= 0:
+            return
+        created_ms = int(self.environment.now() * 1000)
+        early = context.max_early_data_size
+        extensions = [(E.early_data, ext.encode_early_data_indication(early))] if early else []
+        for number in range(context.num_tickets):
+            nonce = number.to_bytes(8, "big")
+            age_add = int.from_bytes(self.environment.random_bytes(4), "big")
+            state = TicketState(
+                suite=self.suite,
+                created_ms=created_ms,
+                lifetime=lifetime,
+                age_add=age_add,
+                max_early_data_size=early,
+                psk=resumption_psk(self.hash_name, self.resumption_master_secret, nonce),
+                alpn_protocol=self.alpn_protocol or b"",
+                server_name=self.server_name or "",
+                peer_certificate=self.peer_certificates[0] if self.peer_certificates else b"",
+            )
+            ticket = NewSessionTicket(
+                lifetime, age_add, nonce, context.ticket_keys.seal(state), extensions
+            )
+            self.record.write(
+                HANDSHAKE, handshake_message(H.new_session_ticket, ticket.serialize())
+            )
 
     def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
         if msg_type == H.key_update:

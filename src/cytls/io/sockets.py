@@ -29,6 +29,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.session import Session, check_session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -51,7 +52,7 @@ def wrap_socket(
     do_handshake_on_connect: bool = True,
     suppress_ragged_eofs: bool = True,
     server_hostname: str | None = None,
-    session: object = None,
+    session: Session | None = None,
 ) -> TLSSocket:
     """``ssl.SSLContext.wrap_socket`` for a :class:`~cytls.TLSContext`."""
     return TLSSocket._create(
@@ -117,14 +118,13 @@ class TLSSocket(socket.socket):
         do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> TLSSocket:
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
             raise NotImplementedError("only stream sockets are supported")
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
-        if session is not None:
-            raise ValueError("cytls does not resume sessions yet: session must be None")
+        check_session(session)
         timeout = sock.gettimeout()
         self = cls.__new__(cls)
         socket.socket.__init__(self, sock.family, sock.type, sock.proto, fileno=sock.detach())
@@ -135,6 +135,7 @@ class TLSSocket(socket.socket):
         self.do_handshake_on_connect = do_handshake_on_connect
         self.suppress_ragged_eofs = suppress_ragged_eofs
         self._conn = None
+        self._session = session
         self._outgoing = bytearray()
         self._framer = _Framer()
         self._unwrapped = False
@@ -153,7 +154,10 @@ class TLSSocket(socket.socket):
 
     def _start(self, handshake: bool) -> None:
         self._conn = Connection(
-            self._context, server_side=self.server_side, server_hostname=self.server_hostname
+            self._context,
+            server_side=self.server_side,
+            server_hostname=self.server_hostname,
+            session=self._session,
         )
         if handshake:
             if self.gettimeout() == 0.0:
@@ -175,17 +179,20 @@ class TLSSocket(socket.socket):
             self._conn.context = context
 
     @property
-    def session(self) -> None:
-        return None
+    def session(self) -> Session | None:
+        """The newest session ticket received, or the one to resume (as ssl.SSLSocket)."""
+        return self._conn.session if self._conn is not None else self._session
 
     @session.setter
-    def session(self, session: object) -> None:
-        if session is not None:
-            raise ValueError("cytls does not resume sessions yet")
+    def session(self, session: Session | None) -> None:
+        check_session(session)
+        if self._conn is not None:
+            self._conn.session = session
+        self._session = session
 
     @property
-    def session_reused(self) -> bool:
-        return False
+    def session_reused(self) -> bool | None:
+        return self._conn.session_reused if self._conn is not None else None
 
     @property
     def connection(self) -> Connection | None:

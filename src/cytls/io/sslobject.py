@@ -22,6 +22,7 @@ from cryptography import x509
 from cytls.connection import Connection, TruncationError, WantReadError
 from cytls.errors import TLSError, ZeroReturnError
 from cytls.handshake.certs import certificate_to_dict
+from cytls.session import Session
 
 if TYPE_CHECKING:
     from cytls.context import TLSContext
@@ -57,13 +58,16 @@ class TLSObject:
         *,
         server_side: bool = False,
         server_hostname: str | None = None,
-        session: object = None,
+        session: Session | None = None,
     ) -> None:
-        if session is not None:
-            raise ValueError("cytls does not resume sessions yet: session must be None")
         self._incoming = incoming
         self._outgoing = outgoing
-        self._conn = Connection(context, server_side=server_side, server_hostname=server_hostname)
+        self._conn = Connection(
+            context,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
+        )
         if server_side:
             from cytls.handshake.server13 import ServerHandshake
 
@@ -99,18 +103,17 @@ class TLSObject:
         return self._conn.server_hostname
 
     @property
-    def session(self) -> None:
-        """Session resumption is not implemented yet: always None."""
-        return None
+    def session(self) -> Session | None:
+        """The newest session ticket received (a client reads some data first), as ssl."""
+        return self._conn.session
 
     @session.setter
-    def session(self, session: object) -> None:
-        if session is not None:
-            raise ValueError("cytls does not resume sessions yet: session must be None")
+    def session(self, session: Session | None) -> None:
+        self._conn.session = session
 
     @property
     def session_reused(self) -> bool:
-        return False
+        return self._conn.session_reused
 
     @property
     def connection(self) -> Connection:
@@ -172,6 +175,8 @@ class TLSObject:
                     raise
                 finally:
                     self._flush()
+                if incoming.eof:  # write_eof() came behind that data
+                    self._pump()
         else:
             self._handshake_step()
         if buffer is not None:
