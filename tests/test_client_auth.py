@@ -802,3 +802,60 @@ def test_peer_alert_seen_by_the_client() -> None:
     with pytest.raises(PeerAlert) as info:
         client.receive_data(server.data_to_send())
     assert info.value.alert == A.certificate_required
+
+
+# --- with session resumption ---------------------------------------------------------------------
+
+
+def resume(
+    client_ctx: cytls.TLSContext, server_ctx: cytls.TLSContext, session: cytls.Session
+) -> tuple[cytls.Connection, cytls.Connection, ManInTheMiddle]:
+    client = cytls.Connection(client_ctx, server_hostname="localhost", session=session)
+    server = cytls.Connection(server_ctx, server_side=True)
+    mitm = ManInTheMiddle(client, server)
+    mitm.pump()
+    assert client.handshake_complete and server.handshake_complete
+    return client, server, mitm
+
+
+def test_resumption_keeps_the_client_certificate() -> None:
+    """§4.3.2: a server resuming with a PSK sends no CertificateRequest; the client's
+    certificate is the one of the handshake that issued the ticket."""
+    creds = client_credentials()
+    client_ctx, server_ctx = mtls_client(creds), mtls_server()
+    client, _ = handshake(client_ctx, server_ctx)
+    assert client.session is not None
+    resumed, server, mitm = resume(client_ctx, server_ctx, client.session)
+    assert resumed.session_reused
+    assert H.certificate_request not in seen_types(mitm.to_client)
+    assert seen_types(mitm.to_server)[1:] == [H.finished]
+    assert server.peer_certificates == der_chain(creds)
+
+
+def test_ticket_without_client_certificate_is_not_resumed_under_cert_required() -> None:
+    """A ticket issued without a client certificate (CERT_OPTIONAL) cannot satisfy
+    CERT_REQUIRED: the server ignores it and asks for a certificate in a full handshake."""
+    client_ctx, server_ctx = mtls_client(None), mtls_server(ssl.CERT_OPTIONAL)
+    client, _ = handshake(client_ctx, server_ctx)
+    assert client.session is not None
+    server_ctx.verify_mode = ssl.CERT_REQUIRED  # the same context: the same ticket keys
+    creds = client_credentials()
+    client_ctx.load_cert_chain(creds.certfile, creds.keyfile)
+    again, server, mitm = resume(client_ctx, server_ctx, client.session)
+    assert not again.session_reused
+    assert H.certificate_request in seen_types(mitm.to_client)
+    assert server.peer_certificates == der_chain(creds)
+
+
+def test_post_handshake_auth_after_resumption() -> None:
+    """A post_handshake_auth server resumes a ticket issued before any certificate (it asks
+    when it wants); the post-handshake transcript is the resumed handshake's (§4.4.1)."""
+    creds = client_credentials("ed25519")
+    client_ctx, server_ctx = mtls_client(creds, pha=True), mtls_server(pha=True)
+    client, _ = handshake(client_ctx, server_ctx)
+    assert client.session is not None
+    resumed, server, _ = resume(client_ctx, server_ctx, client.session)
+    assert resumed.session_reused and server.peer_certificates == ()
+    server.verify_client_post_handshake()
+    pump(resumed, server)
+    assert server.peer_certificates == der_chain(creds)

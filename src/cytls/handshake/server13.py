@@ -190,6 +190,8 @@ class ServerHandshake(Handshake):
             state = keys.open(identity)
             if state is None or state.suite not in SUITES:
                 continue
+            if not state.peer_certificate and self._handshake_requires_client_certificate():
+                continue  # resuming would skip the client certificate CERT_REQUIRED demands
             age_ms = now_ms - state.created_ms
             if SUITES[state.suite].hash_name == hash_name and 0 <= age_ms <= state.lifetime * 1000:
                 return index, state, age_ms
@@ -570,6 +572,12 @@ class ServerHandshake(Handshake):
         if data is not None:
             ext.decode_empty(data, "post_handshake_auth extension")
         self.peer_offered_post_handshake_auth = data is not None
+
+    def _handshake_requires_client_certificate(self) -> bool:
+        """CERT_REQUIRED, asked for in the handshake (with post_handshake_auth the application
+        asks when it wants, resumed or not)."""
+        context = self.context
+        return context.verify_mode == ssl.CERT_REQUIRED and not context.post_handshake_auth
 
     def _send_certificate_request(
         self, request_context: bytes, transcript: Transcript | None, *, post_handshake: bool
