@@ -626,6 +626,10 @@ class OpenSSLClientSummary:
     """ClientHello messages sent: 2 after a HelloRetryRequest (needs ``-msg``)."""
     key_updates_sent: int
     key_updates_received: int
+    session: str | None = None
+    """"New" (a full handshake) or "Reused" (a resumed session, e.g. with ``-sess_in``)."""
+    early_data: str | None = None
+    """What became of ``-early_data``: "accepted", "rejected" or "not sent"."""
 
 
 def _search(pattern: str, text: str) -> str | None:
@@ -653,8 +657,8 @@ def parse_openssl_client(text: str) -> OpenSSLClientSummary:
     verify = re.search(r"^Verify return code: (\d+) \(([^)]*)\)", text, re.MULTILINE)
     alpn = _search(r"^ALPN protocol: (\S+)", text)
     return OpenSSLClientSummary(
-        protocol=_search(r"^New, (\S+), Cipher is", text),
-        cipher=_search(r"^New, \S+, Cipher is (\S+)", text),
+        protocol=_search(r"^(?:New|Reused), (\S+), Cipher is", text),
+        cipher=_search(r"^(?:New|Reused), \S+, Cipher is (\S+)", text),
         group=_openssl_group(_search(r"^Server Temp Key: (.+)$", text)),
         alpn=alpn,
         peer_signature_type=_search(r"^Peer signature type: (\S+)", text),
@@ -663,6 +667,8 @@ def parse_openssl_client(text: str) -> OpenSSLClientSummary:
         client_hellos=_msg_count(text, ">>>", "ClientHello"),
         key_updates_sent=_msg_count(text, ">>>", "KeyUpdate"),
         key_updates_received=_msg_count(text, "<<<", "KeyUpdate"),
+        session=_search(r"^(New|Reused), \S+, Cipher is", text),
+        early_data=_search(r"^Early data was (accepted|rejected|not sent)$", text),
     )
 
 
@@ -681,6 +687,8 @@ class OpenSSLServerSummary:
     """ClientHello messages received: 2 after a HelloRetryRequest."""
     key_updates_sent: int
     key_updates_received: int
+    sessions_reused: int = 0
+    """Connections that resumed a session ("Reused session-id"), with ``-naccept`` above 1."""
 
 
 def _tlsext_dump(text: str, extension: str) -> bytes | None:
@@ -721,6 +729,7 @@ def parse_openssl_server(text: str) -> OpenSSLServerSummary:
         client_hellos=_msg_count(text, "<<<", "ClientHello"),
         key_updates_sent=_msg_count(text, ">>>", "KeyUpdate"),
         key_updates_received=_msg_count(text, "<<<", "KeyUpdate"),
+        sessions_reused=len(re.findall(r"^Reused session-id$", text, re.MULTILINE)),
     )
 
 
@@ -988,6 +997,10 @@ class SSLPeerInfo:
     result: Any = None
     """What the handler / action returned."""
     error: BaseException | None = None
+    session_reused: bool | None = None
+    """Whether the handshake resumed a session (``SSLSocket.session_reused``)."""
+    session: ssl.SSLSession | None = None
+    """The client's session after its action ran (tickets arrive after the handshake)."""
 
 
 SSLHandler = Callable[[ssl.SSLSocket], Any]
@@ -1106,6 +1119,7 @@ class SSLServer:
             raw.settimeout(self.timeout)
             try:
                 with self.context.wrap_socket(raw, server_side=True) as tls:
+                    info.session_reused = tls.session_reused
                     info.version = tls.version()
                     cipher = tls.cipher()
                     info.cipher = cipher[0] if cipher else None
@@ -1179,22 +1193,26 @@ def ssl_client(
     *,
     action: SSLHandler,
     server_hostname: str = "localhost",
+    session: ssl.SSLSession | None = None,
     timeout: float = TIMEOUT,
 ) -> Iterator[SSLClient]:
-    """Connect to 127.0.0.1:``port`` in a thread, handshake, then run ``action(tls)``."""
+    """Connect to 127.0.0.1:``port`` in a thread, handshake (resuming ``session`` if given),
+    then run ``action(tls)``; ``info.session`` is the session to resume next time."""
     info = SSLPeerInfo()
 
     def run() -> None:
         try:
             with (
                 socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw,
-                context.wrap_socket(raw, server_hostname=server_hostname) as tls,
+                context.wrap_socket(raw, server_hostname=server_hostname, session=session) as tls,
             ):
+                info.session_reused = tls.session_reused
                 info.version = tls.version()
                 cipher = tls.cipher()
                 info.cipher = cipher[0] if cipher else None
                 info.alpn = tls.selected_alpn_protocol()
                 info.result = action(tls)
+                info.session = tls.session
         except BaseException as exc:
             info.error = exc
 
