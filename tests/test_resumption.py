@@ -472,6 +472,46 @@ def test_same_session_twice_for_early_data() -> None:
     assert outcomes == [(True, True), (False, False)]
 
 
+@pytest.mark.parametrize(
+    ("allowed", "records"),
+    [(16384, 1), (16384, 2), (16384, 64), (65536, 4)],
+    ids=["16k_in_1_record", "16k_in_2_records", "16k_in_64_records", "64k_in_4_records"],
+)
+def test_rejected_early_data_up_to_the_allowance_is_skipped(allowed: int, records: int) -> None:
+    """A client may send max_early_data_size bytes of 0-RTT data, in as many records as it
+    likes; a server rejecting it (here: the ticket's second use) must skip all of it and carry
+    on (§4.2.10). Only application data counts toward the limit, not the content type byte
+    each record adds (§4.6.1).
+
+    Regression: the skip budget was 16384 bytes whatever max_early_data_size said, and counted
+    one byte too many per record, so a rejected maximal 0-RTT flight (such as s_client's 16 KiB
+    in two 8 KiB records) ended in unexpected_message.
+    """
+    client_ctx, server_ctx, session = early_contexts(size=allowed)
+    chunk = allowed // records
+    for expected in (True, False):
+        client, server = resumption(client_ctx, server_ctx, session, early_data=bytes(chunk))
+        for _ in range(records - 1):
+            client._record.write(23, bytes(chunk))  # more 0-RTT records, under the early key
+        pump(client, server)
+        assert client.handshake_complete and server.handshake_complete
+        assert client.session_reused and server.session_reused
+        assert client.early_data_accepted is expected and server.early_data_accepted is expected
+        assert server.early_data_length == (allowed if expected else 0)
+
+
+def test_rejected_early_data_beyond_the_allowance_is_unexpected_message() -> None:
+    """The other side of that budget: one byte more than max_early_data_size, rejected, is
+    still unexpected_message (§4.2.10)."""
+    client_ctx, server_ctx, session = early_contexts(size=65536)
+    client, server = resumption(client_ctx, server_ctx, session, early_data=b"first use")
+    pump(client, server)
+    assert server.early_data_accepted
+    greedy = dataclasses.replace(session, max_early_data_size=1 << 20)
+    client, server = resumption(client_ctx, server_ctx, greedy, early_data=bytes(65537))
+    assert_aborts(server, client.data_to_send(), ProtocolError, A.unexpected_message)
+
+
 # --- aborts ------------------------------------------------------------------------------------
 
 

@@ -144,8 +144,9 @@ class RecordLayer:
         ``buffer``; returns how many."""
 
     def skip_early_data(self, max_bytes: int) -> None:
-        """Drop application_data records that do not open, up to ``max_bytes`` of them, until
-        one opens: what a server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+        """Drop application_data records that do not open, until one opens, as long as the
+        data in them (tag and content type byte not counted) stays within ``max_bytes``: what a
+        server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
 
     @property
     def application_bytes_received(self) -> int:

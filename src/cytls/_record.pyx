@@ -807,17 +807,20 @@ cdef class RecordLayer:
             else:
                 self._early_data_to_skip = 0   # the first record that opens ends the skipping
                 return opened
-        if length - TAG > self._early_data_to_skip:
+        # Only application data counts, not the tag or the inner content type byte (§4.6.1).
+        cdef Py_ssize_t data_length = length - TAG - 1 if length > TAG + 1 else 0
+        if data_length > self._early_data_to_skip:
             raise _error(_UNEXPECTED, "more rejected early data than max_early_data_size "
                                       "(RFC 8446 §4.2.10)")
-        self._early_data_to_skip -= length - TAG if length > TAG else 0
+        self._early_data_to_skip -= data_length
         if self._early_data_to_skip == 0:
             self._early_data_to_skip = -1      # spent: the next such record is an error
         return 0
 
     def skip_early_data(self, Py_ssize_t max_bytes):
-        """Drop application_data records that do not open, up to ``max_bytes`` of them, until
-        one opens: what a server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+        """Drop application_data records that do not open, until one opens, as long as the
+        data in them (tag and content type byte not counted) stays within ``max_bytes``: what a
+        server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
         if max_bytes < 0:
             raise ValueError("max_bytes cannot be negative")
         self._early_data_to_skip = max_bytes

@@ -388,10 +388,18 @@ def test_openssl_client_early_data_rejected(pki: TestPKI, tmp_path: Path) -> Non
     assert run.early_data == b""  # the line after it was the first data the app saw
 
 
-def test_openssl_client_early_data_after_hello_retry_request(pki: TestPKI, tmp_path: Path) -> None:
+@pytest.mark.parametrize("early", [EARLY, bytes(16383) + b"\n"], ids=["short", "maximal"])
+def test_openssl_client_early_data_after_hello_retry_request(
+    pki: TestPKI, tmp_path: Path, early: bytes
+) -> None:
     """A server that needs a HelloRetryRequest (its only group is secp384r1; s_client sends an
     x25519 share) rejects the 0-RTT data (§4.2.10), skips it, and resumes after the second
-    ClientHello."""
+    ClientHello.
+
+    Regression (maximal): s_client's 16 KiB of 0-RTT data, the most the ticket allows, comes in
+    two records; skipping them failed with unexpected_message ("more rejected early data than
+    max_early_data_size"), as the content type byte of each record was counted as data.
+    """
     keys = ticket_key_file(tmp_path / "ticket.keys", os.urandom(32))
     issuer = cytls_server_context(pki.servers["ecdsa"])
     issuer.max_early_data_size = 16384
@@ -401,7 +409,7 @@ def test_openssl_client_early_data_after_hello_retry_request(pki: TestPKI, tmp_p
     retrier.load_ticket_keys(keys)
     session_file = tmp_path / "session.pem"
     early_file = tmp_path / "early.txt"
-    early_file.write_bytes(EARLY)
+    early_file.write_bytes(early)
     groups = ("-groups", "x25519:secp384r1")
     serve_openssl_client(pki, issuer, *groups, "-sess_out", str(session_file))
 

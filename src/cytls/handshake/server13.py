@@ -59,7 +59,8 @@ H = HandshakeType
 
 # Extensions cytls knows that RFC 8446 §4.2 allows only in other messages than ClientHello.
 NOT_IN_CLIENT_HELLO = frozenset({E.oid_filters})
-# Rejected 0-RTT data we drop before failing (OpenSSL's default recv_max_early_data).
+# Rejected 0-RTT data we drop before failing, at least (OpenSSL's default recv_max_early_data);
+# max_early_data_size if it is larger, since our tickets let clients send that much.
 MAX_REJECTED_EARLY_DATA = 16384
 PSK_KE, PSK_DHE_KE = 0, 1
 # PSK identities we try to open; the rest of a long list is ignored (§4.2.11 lets us choose).
@@ -125,7 +126,7 @@ class ServerHandshake(Handshake):
             )
             assert group is not None
             if find_extension(hello.extensions, E.early_data) is not None:
-                self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)  # §4.2.10: HRR rejects
+                self._skip_early_data()  # §4.2.10: HRR rejects
             self._send_hello_retry_request(hello, self.suite, group)
             return
         if resumption is not None:  # resuming: decided only now that no HRR comes between
@@ -220,13 +221,17 @@ class ServerHandshake(Handshake):
             )
         )
         if not accept:
-            self.record.skip_early_data(MAX_REJECTED_EARLY_DATA)
+            self._skip_early_data()
             return
         assert self.key_schedule is not None and self.transcript is not None
         secret = self.key_schedule.client_early_traffic_secret(self.transcript.digest())
         self.set_read_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET", application_data=True)
         self.early_data_accepted = True
         self.reading_early_data = True
+
+    def _skip_early_data(self) -> None:
+        """Drop the 0-RTT records we rejected, as much as a client of ours may send (§4.2.10)."""
+        self.record.skip_early_data(max(self.context.max_early_data_size, MAX_REJECTED_EARLY_DATA))
 
     def _choose_alpn(self, hello: ClientHello) -> bytes | None:
         """As the ssl module: our first protocol that the client offers, else no ALPN."""
