@@ -1,5 +1,6 @@
-"""Resumption and 0-RTT between cytls peers in memory: the paths the interop tests cannot
-steer (HelloRetryRequest with a PSK, psk_ke, ticket handling), and the ticket machinery."""
+"""Resumption between cytls peers in memory: HelloRetryRequest with a PSK, the session
+setter, ticket counts and lifetimes, and the ticket and strike-register units.
+tests/test_resumption.py has the fallbacks and aborts, tests/interop the real peers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,8 @@ import pytest
 import cytls
 from cytls.connection import Connection
 from cytls.context import TLSContext
-from cytls.errors import PeerAlert, ProtocolError
 from cytls.events import HandshakeComplete
-from cytls.handshake.common import Environment
 from cytls.handshake.tickets import StrikeRegister, TicketKeys, TicketState
-from cytls.wire.enums import AlertDescription
 
 
 @pytest.fixture(scope="module")
@@ -113,23 +111,6 @@ def test_a_psk_of_another_hash_is_dropped_after_hello_retry_request(
     assert server.peer_certificates == () and client.peer_certificates  # certificates ran
 
 
-def test_psk_ke_resumes_without_a_key_exchange(identity: tuple[str, str, str]) -> None:
-    client_context, server_context = contexts(identity)
-    for context in (client_context, server_context):
-        context.options |= cytls.OP_ALLOW_NO_DHE_KEX
-    client, server = full_then_resume(client_context, server_context)
-    assert client.session_reused and server.session_reused
-    assert completion(client).group is None and completion(server).group is None
-
-
-def test_psk_dhe_ke_is_the_default(identity: tuple[str, str, str]) -> None:
-    client_context, server_context = contexts(identity)
-    server_context.options |= cytls.OP_ALLOW_NO_DHE_KEX  # the client does not offer psk_ke
-    _, server = full_then_resume(client_context, server_context)
-    assert server.session_reused
-    assert completion(server).group is not None  # a key exchange ran (psk_dhe_ke)
-
-
 def test_resumed_peer_certificates_are_the_originals(identity: tuple[str, str, str]) -> None:
     client_context, server_context = contexts(identity)
     first, _ = handshake(client_context, server_context)
@@ -150,20 +131,12 @@ def test_num_tickets(identity: tuple[str, str, str]) -> None:
         client_context.num_tickets = 1
 
 
-def test_session_checks(identity: tuple[str, str, str]) -> None:
+def test_session_set_before_the_client_hello_leaves(identity: tuple[str, str, str]) -> None:
     client_context, server_context = contexts(identity)
     client, _ = handshake(client_context, server_context)
     session = client.session
     assert session is not None
     assert session.psk.hex() not in repr(session)
-    other_client, _ = contexts(identity)
-    with pytest.raises(ValueError, match="different SSLContext"):
-        Connection(other_client, server_hostname="localhost", session=session)
-    # Another name: a full handshake, silently (RFC 8446 §4.6.1).
-    conn = Connection(client_context, server_hostname="example.com", session=session)
-    assert conn._handshake.offered_session is None
-    with pytest.raises(ValueError, match="0-RTT"):
-        Connection(client_context, server_hostname="localhost", session=session, early_data=b"x")
     # Set after creation: fine until the ClientHello is taken.
     conn = Connection(client_context, server_hostname="localhost")
     conn.session = session
@@ -176,68 +149,7 @@ def test_session_checks(identity: tuple[str, str, str]) -> None:
     assert conn.session_reused and server.session_reused
 
 
-def test_expired_session_is_not_offered(identity: tuple[str, str, str]) -> None:
-    client_context, server_context = contexts(identity)
-    client, _ = handshake(client_context, server_context)
-    session = client.session
-    assert session is not None
-    later = Environment(now=lambda: session.received_at + session.ticket_lifetime_hint + 1)
-    conn = Connection(
-        client_context, server_hostname="localhost", session=session, environment=later
-    )
-    assert conn._handshake.offered_session is None
-
-
-def test_a_ticket_the_server_has_expired_means_a_full_handshake(
-    identity: tuple[str, str, str],
-) -> None:
-    client_context, server_context = contexts(identity)
-    client, _ = handshake(client_context, server_context)
-    session = client.session
-    assert session is not None
-    resumed = Connection(client_context, server_hostname="localhost", session=session)
-    later = Environment(now=lambda: session.received_at + server_context.ticket_lifetime + 5)
-    server = Connection(server_context, server_side=True, environment=later)
-    server.receive_data(resumed.data_to_send())
-    resumed.receive_data(server.data_to_send())
-    exchange(resumed, server)
-    assert resumed.handshake_complete and not resumed.session_reused
-    assert not server.session_reused
-
-
-def test_rotated_keys_open_old_tickets_until_dropped(identity: tuple[str, str, str]) -> None:
-    client_context, server_context = contexts(identity)
-    client, _ = handshake(client_context, server_context)
-    server_context.rotate_ticket_keys()
-    again, _ = handshake(client_context, server_context, session=client.session)
-    assert again.session_reused  # the previous key still opens it
-    server_context.rotate_ticket_keys()
-    server_context.rotate_ticket_keys()
-    again, _ = handshake(client_context, server_context, session=client.session)
-    assert not again.session_reused  # two rotations later the key is gone
-
-
-def test_more_early_data_than_allowed_is_unexpected_message(
-    identity: tuple[str, str, str],
-) -> None:
-    client_context, server_context = contexts(identity)
-    server_context.max_early_data_size = 100
-    client, _ = handshake(client_context, server_context)
-    session = client.session
-    assert session is not None and session.max_early_data_size == 100
-    server_context.max_early_data_size = 10  # lowered after the ticket was issued
-    resumed = Connection(
-        client_context, server_hostname="localhost", session=session, early_data=b"x" * 50
-    )
-    server = Connection(server_context, server_side=True)
-    with pytest.raises(ProtocolError) as info:
-        server.receive_data(resumed.data_to_send())
-    assert info.value.alert == AlertDescription.unexpected_message
-    with pytest.raises(PeerAlert):
-        resumed.receive_data(server.data_to_send())
-
-
-def test_new_session_ticket_lifetime_over_seven_days_is_illegal(
+def test_the_server_caps_ticket_lifetime_at_seven_days(
     identity: tuple[str, str, str],
 ) -> None:
     client_context, server_context = contexts(identity)
@@ -264,19 +176,6 @@ def test_tickets_open_only_under_their_keys() -> None:
         assert keys.open(bytes(tampered)) is None
     assert keys.open(ticket[:20]) is None
     assert "k" * 32 not in repr(state())
-
-
-def test_ticket_key_file(tmp_path) -> None:
-    path = tmp_path / "keys"
-    path.write_text("# rotated daily\n" + "11" * 32 + "\n\n" + "22" * 32 + "\n")
-    old = TicketKeys([bytes.fromhex("22" * 32)]).seal(state())
-    new = TicketKeys.from_file(path).seal(state())
-    assert TicketKeys.from_file(path).open(old) == state()
-    assert TicketKeys([bytes.fromhex("11" * 32)]).open(new) == state()  # the first line seals
-    for bad in ("", "# only a comment\n", "xyz\n", "11" * 31 + "\n"):
-        path.write_text(bad)
-        with pytest.raises(ValueError):
-            TicketKeys.from_file(path)
 
 
 def test_strike_register() -> None:

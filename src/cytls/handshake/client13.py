@@ -74,6 +74,8 @@ from cytls.wire.messages import (
 E = ExtensionType
 H = HandshakeType
 PSK_KE, PSK_DHE_KE = 0, 1
+# 2^14 bytes on the wire, with the content type byte and the 16-byte AEAD tag.
+EARLY_DATA_RECORD_LIMIT = (1 << 14) - 17
 MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
 
 
@@ -154,7 +156,15 @@ class ClientHandshake(Handshake):
         self.suite = session.suite  # the early data uses the ticket's suite (§4.2.10)
         self.set_write_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET")
         self.suite = None
-        self.record.write(APPLICATION_DATA, data)
+        # A server that rejected the early data (after a HelloRetryRequest, say) reads these
+        # records without a key: OpenSSL then holds them to the plaintext limit of 2^14 bytes
+        # (§5.1), so each stays within it sealed, as OpenSSL's own client does.
+        limit = self.record.write_limit
+        self.record.write_limit = min(limit, EARLY_DATA_RECORD_LIMIT)
+        try:
+            self.record.write(APPLICATION_DATA, data)
+        finally:
+            self.record.write_limit = limit
         self.early_data_sent = True
 
     def _initial_key_shares(self) -> list[ClientKeyShare]:
