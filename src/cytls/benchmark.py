@@ -19,11 +19,16 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from cytls import _record
+
+if TYPE_CHECKING:
+    import ssl
+
+    from cytls import Connection, TLSObject
 
 SUITES: dict[str, tuple[int, int]] = {
     "AES-128-GCM": (_record.TLS_AES_128_GCM_SHA256, 16),
@@ -296,9 +301,15 @@ def ssl_handshake(credentials: Credentials) -> Callable[[], object]:
 
     client, server = handshake()
     for obj in (client, server):
-        if obj.version() != "TLSv1.3" or obj.cipher()[0] != SSL_SUITE:
+        if obj.version() != "TLSv1.3" or suite_name(obj) != SSL_SUITE:
             raise AssertionError(f"ssl handshake negotiated {obj.version()} {obj.cipher()}")
     return handshake
+
+
+def suite_name(tls: ssl.SSLObject | TLSObject | Connection) -> str:
+    """The negotiated suite's name, or "" where cipher() gives None (no handshake yet)."""
+    cipher = tls.cipher()
+    return cipher[0] if cipher else ""
 
 
 def handshake_comparisons(
@@ -404,6 +415,7 @@ def make_contexts(
     (which it picks by default) exists for it, and the callers check what it negotiated. The
     ssl server sends no session tickets, like cytls, which does not resume sessions yet.
     """
+    module: Any  # cytls or ssl: the same calls on either
     if implementation == "cytls":
         import cytls as module
     elif implementation == "ssl":
@@ -518,7 +530,7 @@ def connection_transfer(
     client.receive_data(server.data_to_send())
     if not (client.handshake_complete and server.handshake_complete):
         raise AssertionError("cytls Connection handshake did not complete")
-    if client.cipher()[0] != expected_suite or server.cipher()[0] != expected_suite:
+    if suite_name(client) != expected_suite or suite_name(server) != expected_suite:
         raise AssertionError(f"cytls Connection negotiated {client.cipher()}")
     data = os.urandom(size)
     sink = bytearray(size)
@@ -620,7 +632,7 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
             client.receive_data(server.data_to_send())
             if not (client.handshake_complete and server.handshake_complete):
                 raise AssertionError("cytls Connection handshake did not complete")
-            if client.cipher()[0] != SSL_SUITE or client.data_to_send() or server.data_to_send():
+            if suite_name(client) != SSL_SUITE or client.data_to_send() or server.data_to_send():
                 raise AssertionError(f"cytls negotiated {client.cipher()} or left bytes")
             return client, server
     else:
