@@ -5,7 +5,6 @@ proxy's upstream to 8080); the test serves those on free ports and rewrites the 
 """
 
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pki
 import pytest
+from interop.peers import require_tool
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TIMEOUT = 30
@@ -102,6 +102,7 @@ def test_python_examples(name: str, expected: str, line_echo_server: int, tmp_pa
 
 @pytest.mark.interop
 def test_proxy_example(tmp_path: Path) -> None:
+    curl_path = require_tool("curl")
     (tmp_path / "index.html").write_text("upstream says hi\n")
     upstream_port, proxy_port = free_port(), free_port()
     upstream = subprocess.Popen(
@@ -133,7 +134,7 @@ def test_proxy_example(tmp_path: Path) -> None:
         assert curl_argv[0] == "curl"
         curl = subprocess.run(
             [
-                shutil.which("curl") or "curl",
+                curl_path,
                 "-q",
                 "--noproxy",
                 "*",
