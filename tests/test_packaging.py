@@ -222,6 +222,9 @@ def test_cibuildwheel_builds_exactly_the_intended_wheels(platform: str) -> None:
 
 @needs_source_tree
 def test_the_workflows_test_the_pythons_the_package_claims() -> None:
+    ci_yml = ROOT / ".github" / "workflows" / "ci.yml"
+    if not ci_yml.is_file():
+        pytest.skip("needs a checkout: the sdist carries no workflows")
     classifiers = {
         c.rsplit(" :: ", 1)[1]
         for c in PYPROJECT["project"]["classifiers"]
@@ -229,7 +232,7 @@ def test_the_workflows_test_the_pythons_the_package_claims() -> None:
     }
     assert classifiers == set(PYTHONS)
     assert PYPROJECT["project"]["requires-python"] == f">={PYTHONS[0]}"
-    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    ci = ci_yml.read_text(encoding="utf-8")
     matrix = re.search(r"python-version: \[([^\]]*)\]", ci)
     assert matrix, "no python-version matrix in ci.yml"
     assert {v.strip().strip("\"'") for v in matrix.group(1).split(",")} == set(PYTHONS)
