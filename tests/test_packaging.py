@@ -98,6 +98,13 @@ def test_the_record_layer_is_the_one_built_for_this_package() -> None:
         assert package_dir.parent in site_dirs, f"cytls imported from {package_dir}"
 
 
+def test_the_gil_stays_on_while_the_record_layer_is_loaded() -> None:
+    """The record layer is not declared free-threading safe (README): on a free-threaded build
+    (3.14t) importing it must have turned the GIL back on. Elsewhere the GIL is always on."""
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
+    assert gil_enabled, "the GIL is off with cytls loaded (PYTHON_GIL=0?): that is not safe"
+
+
 # --- the distributions -------------------------------------------------------------------------
 
 
