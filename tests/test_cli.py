@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from interop.peers import require_tool
 
 from cytls import __version__, benchmark, cli
 
@@ -136,6 +137,7 @@ def test_memory_ratio_is_cytls_over_reference_and_lower_is_better() -> None:
 @pytest.mark.interop
 def test_proxy_comparison_drives_both_proxies_with_wrk(tmp_path: Path) -> None:
     """The proxy rows of cytls bench: wrk through cytls proxy and through asyncio+ssl."""
+    require_tool("wrk")
     from cytls import proxybench
 
     credentials = benchmark.make_credentials(str(tmp_path))

@@ -6,7 +6,6 @@ import gc
 import hashlib
 import os
 import re
-import shutil
 import signal
 import ssl
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from handshakeutil import client_context, credentials, server_context
+from interop.peers import require_tool
 
 from cytls import aio
 from cytls.proxy import Proxy
@@ -221,11 +221,12 @@ def ca_file(tmp_path: Path) -> Path:
 
 @pytest.mark.interop
 def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path) -> None:
+    curl_path = require_tool("curl")
     proc, port = start_proxy_process(http_upstream)
     try:
         curl = subprocess.run(
             [
-                "curl",
+                curl_path,
                 "-q",
                 "--noproxy",
                 "*",
@@ -254,6 +255,8 @@ def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path
 
 @pytest.mark.interop
 def test_openssl_s_client_through_the_proxy(tmp_path: Path) -> None:
+    openssl = require_tool("openssl")
+
     async def serve_echo(ready: "asyncio.Future[int]", stop: asyncio.Event) -> None:
         server = await asyncio.start_server(echo_upstream, "127.0.0.1", 0)
         ready.set_result(server.sockets[0].getsockname()[1])
@@ -271,7 +274,7 @@ def test_openssl_s_client_through_the_proxy(tmp_path: Path) -> None:
     try:
         client = subprocess.Popen(
             [
-                shutil.which("openssl") or "openssl",
+                openssl,
                 "s_client",
                 "-connect",
                 f"127.0.0.1:{port}",

@@ -5,7 +5,6 @@ proxy's upstream to 8080); the test serves those on free ports and rewrites the 
 """
 
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -19,6 +18,7 @@ from typing import Any
 
 import pki
 import pytest
+from interop.peers import require_tool
 
 import cytls
 
@@ -161,6 +161,7 @@ def test_mtls_example(tmp_path: Path) -> None:
 
 @pytest.mark.interop
 def test_proxy_example(tmp_path: Path) -> None:
+    curl_path = require_tool("curl")
     (tmp_path / "index.html").write_text("upstream says hi\n")
     upstream_port, proxy_port = free_port(), free_port()
     upstream = subprocess.Popen(
@@ -192,7 +193,7 @@ def test_proxy_example(tmp_path: Path) -> None:
         assert curl_argv[0] == "curl"
         curl = subprocess.run(
             [
-                shutil.which("curl") or "curl",
+                curl_path,
                 "-q",
                 "--noproxy",
                 "*",

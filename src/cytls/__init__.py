@@ -5,8 +5,6 @@ A Python control plane (handshake, key schedule, certificates) drives a Cython r
 """
 
 import ssl as _ssl
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _distribution_version
 
 from cytls import events
 from cytls.connection import Connection, TruncationError, WantReadError
@@ -55,10 +53,9 @@ SSLSyscallError = _ssl.SSLSyscallError
 SSLEOFError = _ssl.SSLEOFError
 SSLCertVerificationError = _ssl.SSLCertVerificationError
 
-try:
-    __version__ = _distribution_version("cytls")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (setuptools' dynamic
+# version, by static inspection), so the wheel, the sdist and the running code always agree.
+__version__ = "0.1.0.dev0"
 
 __all__ = [
     "ALERT_DESCRIPTION_HANDSHAKE_FAILURE",

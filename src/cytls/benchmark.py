@@ -19,11 +19,16 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from cytls import _record
+
+if TYPE_CHECKING:
+    import ssl
+
+    from cytls import Connection, TLSObject
 
 SUITES: dict[str, tuple[int, int]] = {
     "AES-128-GCM": (_record.TLS_AES_128_GCM_SHA256, 16),
@@ -291,10 +296,10 @@ def _count_hmacs(handshake: Callable[[], None]) -> int:
 
     real, calls = keyschedule._hmac, 0
 
-    def counting(*args: Any) -> bytes:
+    def counting(algorithm: Any, key: bytes, data: bytes) -> bytes:
         nonlocal calls
         calls += 1
-        return real(*args)
+        return real(algorithm, key, data)
 
     keyschedule._hmac = counting
     try:
@@ -356,7 +361,7 @@ def ssl_handshake(credentials: Credentials) -> Callable[[], object]:
 
     client, server = _ssl_handshake_once(client_context, server_context)
     for obj in (client, server):
-        if obj.version() != "TLSv1.3" or obj.cipher()[0] != SSL_SUITE:
+        if obj.version() != "TLSv1.3" or suite_name(obj) != SSL_SUITE:
             raise AssertionError(f"ssl handshake negotiated {obj.version()} {obj.cipher()}")
     return handshake
 
@@ -402,6 +407,12 @@ def ssl_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
 
     handshake()
     return handshake
+
+
+def suite_name(tls: ssl.SSLObject | TLSObject | Connection) -> str:
+    """The negotiated suite's name, or "" where cipher() gives None (no handshake yet)."""
+    cipher = tls.cipher()
+    return cipher[0] if cipher else ""
 
 
 def handshake_comparisons(
@@ -531,6 +542,7 @@ def make_contexts(
     (which it picks by default) exists for it, and the callers check what it negotiated.
     Neither server sends session tickets (the resumption benchmarks turn them on).
     """
+    module: Any  # cytls or ssl: the same calls on either
     if implementation == "cytls":
         import cytls as module
     elif implementation == "ssl":
@@ -644,7 +656,7 @@ def connection_transfer(
     client.receive_data(server.data_to_send())
     if not (client.handshake_complete and server.handshake_complete):
         raise AssertionError("cytls Connection handshake did not complete")
-    if client.cipher()[0] != expected_suite or server.cipher()[0] != expected_suite:
+    if suite_name(client) != expected_suite or suite_name(server) != expected_suite:
         raise AssertionError(f"cytls Connection negotiated {client.cipher()}")
     data = os.urandom(size)
     sink = bytearray(size)
@@ -746,7 +758,7 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
             client.receive_data(server.data_to_send())
             if not (client.handshake_complete and server.handshake_complete):
                 raise AssertionError("cytls Connection handshake did not complete")
-            if client.cipher()[0] != SSL_SUITE or client.data_to_send() or server.data_to_send():
+            if suite_name(client) != SSL_SUITE or client.data_to_send() or server.data_to_send():
                 raise AssertionError(f"cytls negotiated {client.cipher()} or left bytes")
             return client, server
     else:

@@ -89,9 +89,8 @@ class TLSContext:
         self._strike_register: StrikeRegister | None = None
 
     def __repr__(self) -> str:
-        side = {PROTOCOL_TLS_CLIENT: "client", PROTOCOL_TLS_SERVER: "server"}.get(
-            self.protocol, "any"
-        )
+        sides: dict[int, str] = {PROTOCOL_TLS_CLIENT: "client", PROTOCOL_TLS_SERVER: "server"}
+        side = sides.get(self.protocol, "any")
         return f"<cytls.TLSContext {side}>"
 
     # --- verification ---------------------------------------------------------------------

@@ -39,8 +39,11 @@ class ProtocolError(TLSError):
         super().__init__(f"{self.alert.name}: {message}", reason=self.alert.name.upper())
 
     def __reduce__(self) -> tuple[object, ...]:
-        message = str(self.args[0]).split(": ", 1)[-1]
-        return (type(self), (int(self.alert), message))
+        return (type(self), self._constructor_args())
+
+    def _constructor_args(self) -> tuple[int, str]:
+        """(alert, message) as __init__ takes them, for pickling."""
+        return (int(self.alert), str(self.args[0]).split(": ", 1)[-1])
 
 
 class CertificateError(ProtocolError, ssl.SSLCertVerificationError):
@@ -65,7 +68,7 @@ class CertificateError(ProtocolError, ssl.SSLCertVerificationError):
         self.verify_message = verify_message or message
 
     def __reduce__(self) -> tuple[object, ...]:
-        args = super().__reduce__()[1]
+        args = self._constructor_args()
         return (_rebuild_certificate_error, (*args, self.verify_code, self.verify_message))
 
 

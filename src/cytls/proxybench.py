@@ -81,7 +81,8 @@ class LoadResult:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

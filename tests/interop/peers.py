@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import re
@@ -61,6 +62,21 @@ _PACKAGES = {
     "gnutls-serv": "gnutls-bin",
     "gnutls-cli": "gnutls-bin",
     "curl": "curl",
+    "wrk": "wrk",
+}
+
+PEERS_ENV = "CYTLS_TEST_PEERS"
+"""Unset (or "required"): a missing tool fails the test, since CI installs every one. "optional"
+(the wheel builds' test runs, macOS and Windows runners): a tool that is missing, or is not the
+implementation these tests parse the output of, skips the test and says why."""
+
+# The version command of each tool and what its output must show in "optional" mode: the
+# parsers here read OpenSSL 3 (not LibreSSL, not 1.1), GnuTLS 3.7+ and curl's OpenSSL backend.
+_IMPLEMENTATIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "openssl": (("version",), r"^OpenSSL 3\.", "OpenSSL 3"),
+    "gnutls-serv": (("--version",), r"^gnutls-serv 3\.([7-9]|\d\d)", "GnuTLS 3.7 or later"),
+    "gnutls-cli": (("--version",), r"^gnutls-cli 3\.([7-9]|\d\d)", "GnuTLS 3.7 or later"),
+    "curl": (("--version",), r"^curl .* OpenSSL/3\.", "curl built on OpenSSL 3"),
 }
 
 
@@ -69,16 +85,48 @@ class PeerError(RuntimeError):
 
 
 def require_tool(name: str) -> str:
-    """The path of an executable; a missing tool fails the test (CI installs all of them)."""
+    """The path of an executable; a missing tool fails the test (CI installs all of them), or,
+    with CYTLS_TEST_PEERS=optional, skips it with the reason."""
+    optional = os.environ.get(PEERS_ENV, "required") == "optional"
     path = shutil.which(name)
     if path is None:
         package = _PACKAGES.get(name, name)
-        pytest.fail(
+        message = (
             f"{name!r} is not on PATH: the interop tests need it "
-            f"(Debian/Ubuntu: apt-get install {package})",
-            pytrace=False,
+            f"(Debian/Ubuntu: apt-get install {package})"
         )
+        if optional:
+            pytest.skip(message)
+        pytest.fail(message, pytrace=False)
+    if optional and name in _IMPLEMENTATIONS:
+        mismatch = implementation_mismatch(name, _version_output(path, name))
+        if mismatch is not None:
+            pytest.skip(mismatch)
     return path
+
+
+def implementation_mismatch(name: str, version_output: str) -> str | None:
+    """Why the tool that printed ``version_output`` is not one these tests can drive, or None."""
+    _, pattern, wanted = _IMPLEMENTATIONS[name]
+    first_line = version_output.strip().splitlines()[0] if version_output.strip() else ""
+    if re.search(pattern, first_line):
+        return None
+    return f"{name} here is {first_line or 'silent'!r}; the interop tests need {wanted}"
+
+
+@functools.cache
+def _version_output(path: str, name: str) -> str:
+    try:
+        proc = subprocess.run(
+            [path, *_IMPLEMENTATIONS[name][0]],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unusable: {exc}"
+    return proc.stdout or proc.stderr
 
 
 # --- a test PKI --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from cryptography.x509.verification import (
 from .driver import close, drive_handshake, recv_exactly, send_all
 from .peers import (
     CERT_KINDS,
+    PEERS_ENV,
     TIMEOUT,
     HashSink,
     PeerProcess,
@@ -45,6 +46,7 @@ from .peers import (
     gnutls_priority,
     gnutls_server,
     http_handler,
+    implementation_mismatch,
     listening,
     observe_handshake,
     openssl_client,
@@ -237,9 +239,56 @@ def test_pki_verifies_with_cryptography(pki: TestPKI, kind: str) -> None:
         assert chain[0] == leaf
 
 
-def test_missing_tool_fails_rather_than_skips() -> None:
+def test_missing_tool_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PEERS_ENV, raising=False)
     with pytest.raises(pytest.fail.Exception, match="apt-get install"):
         require_tool("cytls-no-such-tool")
+
+
+def test_missing_tool_skips_with_its_reason_where_peers_are_optional(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CYTLS_TEST_PEERS=optional (wheel builds, macOS, Windows): a skip that names the tool."""
+    monkeypatch.setenv(PEERS_ENV, "optional")
+    with pytest.raises(pytest.skip.Exception, match="'cytls-no-such-tool' is not on PATH"):
+        require_tool("cytls-no-such-tool")
+
+
+@pytest.mark.parametrize(
+    ("name", "version_output", "expected"),
+    [
+        ("openssl", "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)\n", None),
+        ("openssl", "OpenSSL 3.5.0 8 Apr 2025 (Library: OpenSSL 3.5.0 8 Apr 2025)\n", None),
+        ("openssl", "LibreSSL 3.3.6\n", "openssl here is 'LibreSSL 3.3.6'; the interop tests"),
+        ("openssl", "OpenSSL 1.1.1k  FIPS 25 Mar 2021\n", "need OpenSSL 3"),
+        ("openssl", "", "openssl here is 'silent'"),
+        ("gnutls-cli", "gnutls-cli 3.7.9\nCopyright (C) 2000-2021\n", None),
+        ("gnutls-serv", "gnutls-serv 3.8.10\n", None),
+        ("gnutls-serv", "gnutls-serv 3.6.16\n", "need GnuTLS 3.7 or later"),
+        (
+            "curl",
+            "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.19 zlib/1.2.13\n",
+            None,
+        ),
+        (
+            "curl",
+            "curl 8.7.1 (x86_64-apple-darwin24.0) libcurl/8.7.1 (SecureTransport) "
+            "LibreSSL/3.3.6 zlib/1.2.12\n",
+            "need curl built on OpenSSL 3",
+        ),
+        ("curl", "curl 8.13.0 (Windows) libcurl/8.13.0 Schannel zlib/1.3.1\n", "OpenSSL 3"),
+    ],
+)
+def test_optional_peers_must_be_the_implementations_the_parsers_read(
+    name: str, version_output: str, expected: str | None
+) -> None:
+    """Where peers are optional, a LibreSSL openssl or a Schannel curl skips rather than fails
+    on output these tests cannot parse; the tools CI installs pass."""
+    mismatch = implementation_mismatch(name, version_output)
+    if expected is None:
+        assert mismatch is None
+    else:
+        assert mismatch is not None and expected in mismatch
 
 
 # --- openssl s_server --------------------------------------------------------------------------

@@ -75,7 +75,7 @@ ALLOWED_IN_CERTIFICATE_REQUEST = frozenset(
 def certificate_request(context: TLSContext, request_context: bytes) -> CertificateRequest:
     """Our CertificateRequest (§4.3.2): the schemes we accept in CertificateVerify and in
     certificates, and the subject names of our trust anchors (as OpenSSL sends its CA list)."""
-    extensions = [
+    extensions: list[tuple[int, bytes]] = [
         (
             E.signature_algorithms,
             ext.encode_signature_algorithms(list(signatures.CERTIFICATE_VERIFY_SCHEMES)),

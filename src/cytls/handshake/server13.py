@@ -535,7 +535,9 @@ class ServerHandshake(Handshake):
             return
         created_ms = int(self.environment.now() * 1000)
         early = context.max_early_data_size
-        extensions = [(E.early_data, ext.encode_early_data_indication(early))] if early else []
+        extensions: list[tuple[int, bytes]] = (
+            [(E.early_data, ext.encode_early_data_indication(early))] if early else []
+        )
         for number in range(context.num_tickets):
             nonce = number.to_bytes(8, "big")
             age_add = int.from_bytes(self.environment.random_bytes(4), "big")

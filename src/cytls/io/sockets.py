@@ -26,7 +26,7 @@ import contextlib
 import errno
 import socket
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cytls.connection import Connection, TruncationError, WantReadError
 from cytls.session import Session, check_session
@@ -101,6 +101,12 @@ class TLSSocket(socket.socket):
 
     _conn: Connection | None
     _context: TLSContext
+    server_side: bool
+    server_hostname: str | None
+    do_handshake_on_connect: bool
+    suppress_ragged_eofs: bool
+    _outgoing: bytearray
+    _framer: _Framer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -199,7 +205,7 @@ class TLSSocket(socket.socket):
         """The sans-I/O connection underneath (None before connect, after unwrap)."""
         return self._conn
 
-    def dup(self) -> socket.socket:
+    def dup(self) -> NoReturn:
         raise NotImplementedError(f"Can't dup() {type(self).__name__} instances")
 
     # --- raw I/O with ssl's blocking/timeout/non-blocking semantics ------------------------------
@@ -486,7 +492,7 @@ class TLSSocket(socket.socket):
         self._conn = None
         return socket.socket.detach(self)
 
-    def _real_close(self) -> None:  # type: ignore[override]
+    def _real_close(self) -> None:
         # ssl.SSLSocket closes without close_notify; sending one (without blocking) lets the
         # peer tell our close from a truncation attack.
         if getattr(self, "_conn", None) is not None and self.fileno() >= 0:
