@@ -178,3 +178,70 @@ def test_truncation_reaches_the_reader() -> None:
             writer.close()
 
     run(main, "asyncio")
+
+
+ANSWER = b"answer after the client's close_notify"
+
+
+class Recorder(asyncio.Protocol):
+    """What a plain protocol under aio.create_server sees."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self.done = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.events.append(("made", transport.get_extra_info("tls_version")))
+
+    def data_received(self, data: bytes) -> None:
+        self.events.append(data)
+
+    def eof_received(self) -> bool:
+        self.events.append("eof")
+        self.transport.write(ANSWER)
+        return True  # half-open: we may still write
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append(("lost", exc))
+        self.done.set_result(None)
+
+
+@LOOPS
+def test_create_server_gives_protocols_plaintext_and_one_eof(loop_kind: str) -> None:
+    """aio.create_server: connection_made after the handshake, the data, eof_received exactly
+    once at close_notify even when bytes follow it (they are ignored, RFC 8446 §6.1)."""
+
+    async def main() -> tuple[list[object], bytes]:
+        protocols: list[Recorder] = []
+
+        def factory() -> Recorder:
+            protocols.append(Recorder())
+            return protocols[-1]
+
+        server = await aio.create_server(factory, "127.0.0.1", 0, ssl_context=server_context())
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            conn = cytls.Connection(client_context(), server_hostname="localhost")
+            writer.write(conn.data_to_send())
+            while not conn.handshake_complete:
+                conn.receive_data(await reader.read(65536))
+            conn.send(b"request")
+            conn.close()
+            writer.write(conn.data_to_send())
+            answer = bytearray()
+            while len(answer) < len(ANSWER):
+                conn.receive_data(await reader.read(65536))
+                while conn.pending():
+                    answer += conn.recv()
+            writer.write(b"\x17\x03\x03\x00\x05after")  # ignored: it follows close_notify
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.close()  # TCP EOF: the server side closes too
+            await protocols[0].done
+            return protocols[0].events, bytes(answer)
+
+    events, answer = run(main, loop_kind)
+    assert events == [("made", "TLSv1.3"), b"request", "eof", ("lost", None)]
+    assert answer == ANSWER

@@ -7,6 +7,7 @@ the application gets the standard ``asyncio.StreamReader``/``StreamWriter``.
 
     reader, writer = await cytls.aio.open_connection("example.com", 443, ssl_context=context)
     server = await cytls.aio.start_server(handle, "127.0.0.1", 8443, ssl_context=context)
+    server = await cytls.aio.create_server(MyProtocol, "127.0.0.1", 8443, ssl_context=context)
 
 Flow control passes through: a full socket pauses the writer (``drain()`` waits), a full
 StreamReader pauses reading the socket. ``writer.write_eof()`` sends close_notify and keeps
@@ -162,10 +163,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
         try:
             conn.receive_data(self._view[:nbytes])
         except (TLSError, ValueError) as exc:
-            self._flush()
+            self._flush()  # the alert (RFC 8446 §6.2)
             self._fail(exc)
             return
-        self._flush()
+        self._flush()  # handshake messages, KeyUpdate or close_notify replies
         self._dispatch()
 
     def eof_received(self) -> bool | None:
@@ -207,7 +208,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def send(self, data: bytes | bytearray | memoryview) -> None:
         assert self.conn is not None
         self.conn.send(data)
-        self._flush()
+        self._flush()  # all records of this write in one transport.write
 
     def close_notify(self) -> None:
         if self.conn is not None and self.transport is not None:
@@ -226,6 +227,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _dispatch(self) -> None:
         conn = self.conn
         assert conn is not None
+        closed_now = False
         while (event := conn.next_event()) is not None:
             if isinstance(event, HandshakeComplete) and not self._app_connected:
                 self._app_connected = True
@@ -233,13 +235,13 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 if self.handshake_done is not None and not self.handshake_done.done():
                     self.handshake_done.set_result(None)
             elif isinstance(event, ConnectionClosed):
-                self._closed_by_peer = True
+                self._closed_by_peer = closed_now = True
         if not self._app_connected:
             return
         protocol = cast(asyncio.Protocol, self.app_protocol)
-        while conn.pending():
+        if conn.pending():  # recv() takes all of it: one data_received per read
             protocol.data_received(conn.recv())
-        if self._closed_by_peer:
+        if closed_now:  # once: bytes after close_notify are ignored (RFC 8446 §6.1)
             keep_open = protocol.eof_received()
             if not keep_open and self.transport is not None:
                 self.close_notify()
@@ -287,6 +289,25 @@ async def open_connection(
     return reader, writer
 
 
+async def create_server(
+    protocol_factory: Callable[[], asyncio.BaseProtocol],
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    ssl_context: TLSContext,
+    **kwargs: Any,
+) -> asyncio.Server:
+    """Serve TLS to protocols, as ``loop.create_server(factory, ssl=context)`` does.
+
+    Each protocol's ``connection_made`` runs once its handshake completes; its transport carries
+    plaintext (and supports ``write_eof``: close_notify, then keep reading).
+    """
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: TLSProtocol(ssl_context, protocol_factory(), server_side=True), host, port, **kwargs
+    )
+
+
 async def start_server(
     client_connected_cb: Callable[
         [asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None
@@ -301,9 +322,8 @@ async def start_server(
     """Serve TLS; ``client_connected_cb`` gets the streams once each handshake completes."""
     loop = asyncio.get_running_loop()
 
-    def factory() -> TLSProtocol:
+    def factory() -> asyncio.StreamReaderProtocol:
         reader = asyncio.StreamReader(limit=limit, loop=loop)
-        stream_protocol = asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
-        return TLSProtocol(ssl_context, stream_protocol, server_side=True)
+        return asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
 
-    return await loop.create_server(factory, host, port, **kwargs)
+    return await create_server(factory, host, port, ssl_context=ssl_context, **kwargs)
