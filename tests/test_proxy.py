@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -12,14 +13,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from handshakeutil import client_context, credentials, server_context
 from interop.peers import require_tool
 
+import cytls
 from cytls import aio
+from cytls.errors import PeerAlert
 from cytls.proxy import Proxy
+from cytls.wire.enums import AlertDescription
 
 TIMEOUT = 60
 
@@ -438,3 +443,318 @@ def test_faults_leave_no_file_descriptors_behind() -> None:
     gc.collect()
     after = len(list(fd_dir.iterdir()))
     assert after <= before, (before, after)
+
+
+# --- the protocol pipe: backpressure, half-close, early data, bad input -----------------------
+
+LOOPS = pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+
+
+def run(main: Callable[[], Awaitable[object]], loop_kind: str = "asyncio") -> object:
+    if loop_kind == "uvloop":
+        uvloop = pytest.importorskip("uvloop", reason="uvloop does not exist on Windows")
+        return uvloop.run(asyncio.wait_for(main(), TIMEOUT))
+    return asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+
+
+def pattern(index: int) -> bytes:
+    """Chunk ``index`` of a long stream nobody has to hold in memory."""
+    return hashlib.sha256(index.to_bytes(8, "big")).digest() * 2048  # 64 KiB
+
+
+async def wait_stalled(progress: Callable[[], int], total: int) -> int:
+    """Wait until ``progress()`` has not moved for a second; it must stall short of ``total``."""
+    last, still = -1, 0
+    while still < 4:
+        await asyncio.sleep(0.25)
+        now = progress()
+        still = still + 1 if now == last else 0
+        last = now
+        assert now < total, "the writer never stalled: nothing pushed back"
+    return last
+
+
+def proxy_buffered(proxy: Proxy) -> int:
+    """Bytes the proxy holds in user space for its connections (both transports' buffers)."""
+    total = 0
+    for pipe in proxy.active:
+        for transport in (pipe.client, pipe.upstream):
+            if transport is not None:
+                total += transport.get_write_buffer_size()
+    return total
+
+
+BACKPRESSURE_BOUND = 1 << 20  # two high-water marks and a read buffer fit well under this
+
+
+@LOOPS
+def test_a_client_that_does_not_read_pauses_the_upstream(loop_kind: str) -> None:
+    """The upstream sends 256 MiB; the client reads nothing for a while. The upstream's writes
+    must stall (the proxy stops reading it) with the proxy holding under 1 MiB; then the
+    client reads all of it, intact."""
+    chunks = 4096
+    sent = [0]
+
+    async def firehose(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for index in range(chunks):
+            writer.write(pattern(index))
+            await writer.drain()
+            sent[0] += 1 << 16
+        writer.close()
+
+    async def main() -> None:
+        upstream = await asyncio.start_server(firehose, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+        await wait_stalled(lambda: sent[0], chunks << 16)
+        assert proxy_buffered(proxy) < BACKPRESSURE_BOUND, proxy_buffered(proxy)
+        expected, got = hashlib.sha256(), hashlib.sha256()
+        for index in range(chunks):
+            expected.update(pattern(index))
+        received = 0
+        while chunk := await reader.read(1 << 16):
+            got.update(chunk)
+            received += len(chunk)
+        assert received == chunks << 16
+        assert got.hexdigest() == expected.hexdigest()
+        writer.close()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        upstream.close()
+
+    run(main, loop_kind)
+
+
+@LOOPS
+def test_an_upstream_that_does_not_read_pauses_the_client(loop_kind: str) -> None:
+    """The other direction: the client's writes stall, the proxy holds under 1 MiB, and once
+    the upstream reads, every byte arrives."""
+    chunks = 4096
+    sent = [0]
+    go = asyncio.Event()
+    digest: list[str] = []
+
+    async def sluggish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await go.wait()
+        got = hashlib.sha256()
+        while chunk := await reader.read(1 << 16):
+            got.update(chunk)
+        digest.append(got.hexdigest())
+        writer.close()
+
+    async def main() -> None:
+        nonlocal go
+        go = asyncio.Event()
+        upstream = await asyncio.start_server(sluggish, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+
+        async def send() -> None:
+            for index in range(chunks):
+                writer.write(pattern(index))
+                await writer.drain()
+                sent[0] += 1 << 16
+            writer.write_eof()
+
+        sender = asyncio.create_task(send())
+        await wait_stalled(lambda: sent[0], chunks << 16)
+        assert proxy_buffered(proxy) < BACKPRESSURE_BOUND, proxy_buffered(proxy)
+        go.set()
+        await sender
+        assert await reader.read() == b""  # the upstream closed: close_notify
+        expected = hashlib.sha256()
+        for index in range(chunks):
+            expected.update(pattern(index))
+        assert digest == [expected.hexdigest()]
+        writer.close()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        upstream.close()
+
+    run(main, loop_kind)
+
+
+async def raw_tls_client(
+    port: int,
+) -> tuple[cytls.Connection, asyncio.StreamReader, asyncio.StreamWriter]:
+    """A sans-I/O client over plain TCP, so that a test decides what goes in each segment.
+    Returns once the handshake is complete with the client's Finished still unsent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    conn = cytls.Connection(client_context(), server_hostname="localhost")
+    writer.write(conn.data_to_send())
+    while not conn.handshake_complete:
+        conn.receive_data(await reader.read(1 << 16))
+    return conn, reader, writer
+
+
+async def read_to_end(conn: cytls.Connection, reader: asyncio.StreamReader) -> bytes:
+    """Application data until the peer's close_notify (TCP EOF without it fails the read)."""
+    received = bytearray()
+    while not conn.peer_closed:
+        conn.receive_data(await reader.read(1 << 16))
+        while conn.pending():
+            received += conn.recv()
+    return bytes(received)
+
+
+async def digest_after_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer only once the client has finished sending: needs the half-close to get through."""
+    data = await reader.read()
+    writer.write(hashlib.sha256(data).hexdigest().encode())
+    await writer.drain()
+    writer.close()
+
+
+@LOOPS
+def test_client_half_close_reaches_the_upstream_and_the_answer_comes_back(loop_kind: str) -> None:
+    payload = os.urandom(300_000)
+
+    async def main() -> None:
+        upstream = await asyncio.start_server(digest_after_eof, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+        writer.write(payload)
+        writer.write_eof()  # close_notify; the proxy half-closes the upstream
+        assert await reader.read() == hashlib.sha256(payload).hexdigest().encode()
+        writer.close()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        upstream.close()
+
+    run(main, loop_kind)
+
+
+def test_upstream_half_close_reaches_the_client_which_may_still_send() -> None:
+    """The upstream sends, then shuts its write side: the client gets close_notify and can still
+    send (RFC 8446 §6.1); the upstream receives that too."""
+
+    async def main() -> None:
+        received: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def greets_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"hello, then EOF")
+            writer.write_eof()
+            received.set_result(await reader.read())
+            writer.close()
+
+        upstream = await asyncio.start_server(greets_first, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+        assert await reader.read() == b"hello, then EOF"  # then close_notify
+        writer.write(b"sent after the proxy's close_notify")
+        writer.write_eof()
+        assert await received == b"sent after the proxy's close_notify"
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        writer.close()
+        upstream.close()
+
+    run(main)
+
+
+def test_data_and_close_notify_in_the_handshake_flight_wait_for_the_upstream() -> None:
+    """Finished, a request and close_notify in one segment, before the proxy has an upstream
+    connection: none of it is lost, and the EOF still reaches the upstream after the data."""
+
+    async def main() -> None:
+        upstream = await asyncio.start_server(digest_after_eof, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        conn, reader, writer = await raw_tls_client(port)
+        conn.send(b"early request")
+        conn.close()
+        writer.write(conn.data_to_send())  # Finished + application data + close_notify
+        answer = await read_to_end(conn, reader)
+        assert answer == hashlib.sha256(b"early request").hexdigest().encode()
+        writer.close()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        upstream.close()
+
+    run(main)
+
+
+def test_a_forged_record_gets_bad_record_mac_and_the_proxy_keeps_serving(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record that fails authentication: the client gets the bad_record_mac alert (RFC 8446
+    §5.2), its connection and the upstream one close, the log says why, others are served."""
+    upstream_saw: list[bytes] = []
+
+    async def recording_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(1 << 16):
+            upstream_saw.append(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        upstream = await asyncio.start_server(recording_echo, "127.0.0.1", 0)
+        proxy = Proxy(server_context(), ("127.0.0.1", upstream.sockets[0].getsockname()[1]))
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        conn, reader, writer = await raw_tls_client(port)
+        conn.send(b"genuine")
+        writer.write(conn.data_to_send())
+        echoed = b""
+        while echoed != b"genuine":
+            conn.receive_data(await reader.read(1 << 16))
+            if conn.pending():
+                echoed += conn.recv()
+        conn.send(b"forged!")
+        forged = bytearray(conn.data_to_send())
+        forged[-1] ^= 0x01  # the last byte of the AEAD tag
+        writer.write(bytes(forged))
+        with pytest.raises(PeerAlert) as info:
+            while data := await reader.read(1 << 16):
+                conn.receive_data(data)
+        assert info.value.alert == AlertDescription.bad_record_mac
+        assert await reader.read() == b""  # and then the proxy closed the connection
+        writer.close()
+        payload = b"still serving" * 100
+        assert await round_trip(port, payload) == hashlib.sha256(payload).hexdigest()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+        upstream.close()
+        assert upstream_saw[0] == b"genuine" and b"forged!" not in b"".join(upstream_saw)
+
+    with caplog.at_level(logging.INFO, logger="cytls.proxy"):
+        run(main)
+    lines = [
+        r.getMessage() for r in caplog.records if "ended=error: bad_record_mac" in r.getMessage()
+    ]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert " in=7 out=7 " in lines[0]
+
+
+def test_an_unreachable_upstream_closes_the_client_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        proxy = Proxy(server_context(), ("127.0.0.1", _free_port()))  # nothing listens there
+        port = (await proxy.start("127.0.0.1", 0)).sockets[0].getsockname()[1]
+        reader, writer = await aio.open_connection(
+            "127.0.0.1", port, ssl_context=client_context(), server_hostname="localhost"
+        )
+        writer.write(b"anyone there?")
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # close_notify, then closed
+        writer.close()
+        await proxy.drain_and_stop(grace=5)
+        assert not proxy.active
+
+    with caplog.at_level(logging.INFO, logger="cytls.proxy"):
+        run(main)
+    assert any("ended=upstream unreachable: " in r.getMessage() for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ]

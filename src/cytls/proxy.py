@@ -1,8 +1,9 @@
 """``cytls proxy``: TLS termination in front of a TCP service, on the cytls.aio fast path.
 
-Each accepted TLS connection gets one upstream TCP connection; bytes are copied both ways with
-``drain()``, so a slow reader on either side pauses the other (backpressure end to end). One log
-line per connection. SIGINT/SIGTERM stop accepting, let open connections finish, and exit 0.
+Each accepted TLS connection gets one upstream TCP connection. The two are joined by protocols,
+not streams: each side's read callback writes straight to the other side's transport, and a full
+write buffer on one side pauses reading on the other (backpressure end to end). One log line per
+connection. SIGINT/SIGTERM stop accepting, let open connections finish, and exit 0.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 from cytls import aio
 from cytls.context import PROTOCOL_TLS_SERVER, TLSContext
@@ -61,75 +63,192 @@ class Proxy:
         self.context = context
         self.upstream = upstream
         self.max_connections = max_connections
-        self.active: set[asyncio.Task[None]] = set()
+        self.active: set[_Pipe] = set()
         self.server: asyncio.Server | None = None
         self.connections = 0
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
-        self.server = await aio.start_server(
-            self._handle, host, port, ssl_context=self.context, reuse_port=reuse_port or None
+        self.server = await aio.create_server(
+            lambda: _Pipe(self), host, port, ssl_context=self.context, reuse_port=reuse_port or None
         )
         return self.server
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.active.add(task)
-        peer = writer.get_extra_info("peername")
-        stats = ProxyStats(peer=f"{peer[0]}:{peer[1]}" if peer else "?")
-        conn = writer.get_extra_info("ssl_object")
-        if conn is not None:
-            stats.sni, stats.version = conn.server_name, conn.version()
-            cipher = conn.cipher()
-            stats.suite = cipher[0] if cipher else None
-        self.connections += 1
-        try:
-            if len(self.active) > self.max_connections:
-                stats.ended = "refused: connection limit"
-                return
-            try:
-                up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-            except OSError as exc:
-                stats.ended = f"upstream unreachable: {exc.strerror or exc}"
-                return
-            try:
-                await asyncio.gather(
-                    self._pipe(reader, up_writer, stats, "bytes_in"),
-                    self._pipe(up_reader, writer, stats, "bytes_out"),
-                )
-            finally:
-                up_writer.close()
-        except (ConnectionError, OSError) as exc:
-            stats.ended = f"error: {exc}"
-        except Exception as exc:  # one connection's failure must not stop the proxy
-            stats.ended = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            writer.close()
-            self.active.discard(task)
-            log.info(stats.line())
-
-    @staticmethod
-    async def _pipe(
-        source: asyncio.StreamReader,
-        sink: asyncio.StreamWriter,
-        stats: ProxyStats,
-        counter: str,
-    ) -> None:
-        """Copy until EOF; drain() is the backpressure. EOF is passed on as a half-close."""
-        while data := await source.read(COPY_CHUNK):
-            sink.write(data)
-            setattr(stats, counter, getattr(stats, counter) + len(data))
-            await sink.drain()
-        if sink.can_write_eof():
-            with contextlib.suppress(OSError, RuntimeError):
-                sink.write_eof()
 
     async def drain_and_stop(self, grace: float = 30.0) -> None:
         """Stop accepting; wait (at most ``grace`` seconds) for open connections to finish."""
         if self.server is not None:
             self.server.close()
         if self.active:
-            await asyncio.wait(set(self.active), timeout=grace)
+            await asyncio.wait({pipe.finished for pipe in self.active}, timeout=grace)
+
+
+class _Pipe(asyncio.Protocol):
+    """One client connection (plaintext, under :class:`cytls.aio.TLSProtocol`) and its upstream.
+
+    Bytes go straight from one side's read callback to the other side's ``transport.write``: no
+    task, future or stream per chunk. Backpressure is the transports' own: when one side's write
+    buffer passes its high-water mark (``pause_writing``), reading from the other side pauses
+    until it drains. EOF from either side is passed on as a half-close (close_notify towards the
+    client); the connection ends when both directions have ended or either side fails.
+    """
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.client: asyncio.Transport | None = None
+        self.upstream: asyncio.Transport | None = None
+        self.stats = ProxyStats(peer="?")
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._client_eof = False
+        self._upstream_eof = False
+        self._connecting: asyncio.Task[None] | None = None
+        self._early: list[bytes] = []  # what arrived with the handshake, before the upstream
+
+    # --- the client side (called by TLSProtocol once the handshake completes) ----------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        client = self.client = cast(asyncio.Transport, transport)
+        proxy, stats = self.proxy, self.stats
+        peer = client.get_extra_info("peername")
+        stats.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        conn = client.get_extra_info("ssl_object")
+        if conn is not None:
+            stats.sni, stats.version = conn.server_name, conn.version()
+            cipher = conn.cipher()
+            stats.suite = cipher[0] if cipher else None
+        proxy.connections += 1
+        proxy.active.add(self)
+        if len(proxy.active) > proxy.max_connections:
+            stats.ended = "refused: connection limit"
+            client.close()
+            return
+        client.pause_reading()  # until the upstream is connected
+        self._connecting = asyncio.get_running_loop().create_task(self._connect())
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_connection(lambda: _Upstream(self), *self.proxy.upstream)
+        except OSError as exc:
+            self._connecting = None
+            self._end(f"upstream unreachable: {exc.strerror or exc}")
+            return
+        self._connecting = None
+        client = self.client
+        if client is not None and not client.is_closing():
+            client.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self.stats.bytes_in += len(data)
+        upstream = self.upstream
+        if upstream is not None:
+            upstream.write(data)
+        else:  # bounded: reading is paused until the upstream is connected
+            self._early.append(data)
+
+    def eof_received(self) -> bool:
+        """The client sent close_notify: half-close towards the upstream, keep the rest open."""
+        self._client_eof = True
+        upstream = self.upstream
+        if self._upstream_eof:
+            self._end()
+        elif upstream is not None:  # else upstream_made passes it on
+            upstream.write_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._end(f"error: {exc}")
+        self.client = None
+        self._end()
+
+    def pause_writing(self) -> None:  # the client reads slower than the upstream sends
+        if self.upstream is not None:
+            self.upstream.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.resume_reading()
+
+    # --- the upstream side (called by _Upstream) ---------------------------------------------
+
+    def upstream_made(self, transport: asyncio.Transport) -> None:
+        if self.client is None:  # the client went away while we connected
+            transport.close()
+            return
+        self.upstream = transport
+        if self._early:
+            transport.writelines(self._early)
+            self._early.clear()
+        if self._client_eof:
+            transport.write_eof()
+
+    def upstream_data(self, data: bytes | memoryview) -> None:
+        self.stats.bytes_out += len(data)
+        client = self.client
+        if client is not None:
+            client.write(data)
+
+    def upstream_eof(self) -> None:
+        if self._upstream_eof:  # asyncio reports EOF again if reading is resumed after it
+            return
+        self._upstream_eof = True
+        client = self.client
+        if self._client_eof or client is None:
+            self._end()
+        else:
+            client.write_eof()  # close_notify; the client may still send (RFC 8446 §6.1)
+
+    def upstream_lost(self, exc: Exception | None) -> None:
+        self.upstream = None
+        self._end(f"error: {exc}" if exc is not None else None)
+
+    # --- the end --------------------------------------------------------------------------
+
+    def _end(self, reason: str | None = None) -> None:
+        """Close both sides (idempotent); log once both are gone."""
+        if reason is not None and self.stats.ended == "closed":
+            self.stats.ended = reason
+        if self._connecting is not None:
+            self._connecting.cancel()
+        for transport in (self.client, self.upstream):
+            if transport is not None and not transport.is_closing():
+                transport.close()
+        if self.client is None and self.upstream is None and not self.finished.done():
+            self.finished.set_result(None)
+            self.proxy.active.discard(self)
+            log.info(self.stats.line())
+
+
+class _Upstream(asyncio.BufferedProtocol):
+    """The plaintext connection to the upstream, reading into one reusable buffer."""
+
+    def __init__(self, pipe: _Pipe) -> None:
+        self.pipe = pipe
+        self.view = memoryview(bytearray(COPY_CHUNK))
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.pipe.upstream_made(cast(asyncio.Transport, transport))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # The TLS side seals (copies) the bytes at once, so the buffer can be reused.
+        self.pipe.upstream_data(self.view[:nbytes])
+
+    def eof_received(self) -> bool:
+        self.pipe.upstream_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pipe.upstream_lost(exc)
+
+    def pause_writing(self) -> None:  # the upstream reads slower than the client sends
+        if self.pipe.client is not None:
+            self.pipe.client.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.pipe.client is not None:
+            self.pipe.client.resume_reading()
 
 
 def ephemeral_certificate(name: str, directory: str) -> tuple[str, str, str]:
