@@ -225,9 +225,14 @@ def ca_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.interop
-def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_curl_through_the_proxy_gets_the_body(
+    http_upstream: int, tmp_path: Path, loop: str
+) -> None:
     curl_path = require_tool("curl")
-    proc, port = start_proxy_process(http_upstream)
+    if loop == "uvloop":
+        pytest.importorskip("uvloop", reason="uvloop does not exist on Windows")
+    proc, port = start_proxy_process(http_upstream, "--loop", loop)
     try:
         curl = subprocess.run(
             [
@@ -256,6 +261,7 @@ def test_curl_through_the_proxy_gets_the_body(http_upstream: int, tmp_path: Path
         out, _ = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, out
     assert "sni=localhost version=TLSv1.3" in out and "ended=closed" in out
+    assert f"({loop} event loop)" in out
 
 
 @pytest.mark.interop
@@ -361,6 +367,21 @@ def test_cli_errors_are_one_line() -> None:
     assert missing.returncode == 1
     assert missing.stderr.startswith("cytls proxy: cannot load the certificate")
     assert "Traceback" not in missing.stderr
+    no_uvloop = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['uvloop'] = None; from cytls.cli import main; "
+            "sys.exit(main(sys.argv[1:]))",
+            *("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--loop", "uvloop"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert no_uvloop.returncode == 2, no_uvloop.stderr
+    assert no_uvloop.stderr.strip() == "cytls proxy: --loop uvloop: uvloop is not installed"
     import socket
 
     with socket.create_server(("127.0.0.1", 0)) as taken:

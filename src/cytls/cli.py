@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument(
         "--workers", type=int, default=1, metavar="N", help="N processes sharing the port"
     )
+    proxy.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop (auto: uvloop when installed)",
+    )
     proxy.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     proxy.set_defaults(handler=_proxy)
     return parser
@@ -121,6 +127,11 @@ def _proxy(args: argparse.Namespace) -> int:
         print("cytls proxy: --key needs --cert", file=sys.stderr)
         return 2
     try:
+        loop_factory = proxy.loop_factory(args.loop)
+    except ValueError as exc:
+        print(f"cytls proxy: {exc}", file=sys.stderr)
+        return 2
+    try:
         context, fingerprint, directory = proxy.build_context(
             listen[0], args.cert, args.key, args.alpn
         )
@@ -155,6 +166,8 @@ def _proxy(args: argparse.Namespace) -> int:
                 str(args.max_connections),
                 "--workers",
                 "1",
+                "--loop",
+                args.loop,
                 "--reuse-port",
             ]
             if key:
@@ -164,15 +177,16 @@ def _proxy(args: argparse.Namespace) -> int:
             # Our own interpreter and module with our own arguments: no shell, no outside input.
             children = [subprocess.Popen(argv) for _ in range(args.workers - 1)]  # noqa: S603
         try:
-            asyncio.run(
-                proxy.serve(
-                    listen,
-                    upstream,
-                    context,
-                    max_connections=args.max_connections,
-                    reuse_port=args.workers > 1 or args.reuse_port,
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(
+                    proxy.serve(
+                        listen,
+                        upstream,
+                        context,
+                        max_connections=args.max_connections,
+                        reuse_port=args.workers > 1 or args.reuse_port,
+                    )
                 )
-            )
         except OSError as exc:
             print(
                 f"cytls proxy: cannot listen on {args.listen}: {exc.strerror or exc}",

@@ -18,6 +18,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -292,6 +293,20 @@ def ephemeral_certificate(name: str, directory: str) -> tuple[str, str, str]:
     return certfile, keyfile, hashlib.sha256(der).hexdigest()
 
 
+def loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop for ``--loop``: "auto" takes uvloop when it is installed (its transports
+    are C, and they are most of what is left per request), else asyncio's own (None)."""
+    if kind == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if kind == "uvloop":
+            raise ValueError("--loop uvloop: uvloop is not installed") from None
+        return None
+    return cast(Callable[[], asyncio.AbstractEventLoop], uvloop.new_event_loop)
+
+
 async def serve(
     listen: tuple[str, int],
     upstream: tuple[str, int],
@@ -310,7 +325,11 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    log.info(f"listening on {listen[0]}:{port}, forwarding to {upstream[0]}:{upstream[1]}")
+    loop_name = type(loop).__module__.split(".")[0]  # "asyncio" or "uvloop"
+    log.info(
+        f"listening on {listen[0]}:{port}, forwarding to {upstream[0]}:{upstream[1]} "
+        f"({loop_name} event loop)"
+    )
     if ready is not None:
         ready.set_result(port)
     await stop.wait()
