@@ -135,15 +135,29 @@ def test_memory_ratio_is_cytls_over_reference_and_lower_is_better() -> None:
 
 
 @pytest.mark.interop
-def test_proxy_comparison_drives_both_proxies_with_wrk(tmp_path: Path) -> None:
-    """The proxy rows of cytls bench: wrk through cytls proxy and through asyncio+ssl."""
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_proxy_comparison_drives_all_proxies_with_wrk(tmp_path: Path, loop: str) -> None:
+    """The proxy rows of cytls bench: wrk through cytls proxy and both asyncio+ssl twins, each
+    answered by the upstream (16 KiB bodies), with the proxy's CPU time per request."""
     require_tool("wrk")
     from cytls import proxybench
 
+    if loop == "uvloop":
+        pytest.importorskip("uvloop", reason="uvloop does not exist on Windows")
     credentials = benchmark.make_credentials(str(tmp_path))
-    ours, theirs = proxybench.measure(
-        credentials.certfile, credentials.keyfile, body=100, seconds=1, connections=4, rounds=1
+    results = proxybench.measure(
+        credentials.certfile,
+        credentials.keyfile,
+        body=16384,
+        seconds=1,
+        connections=4,
+        rounds=1,
+        loop=loop,
     )
-    for result in (*ours, *theirs):
+    assert list(results) == ["cytls", "ssl protocols", "ssl streams"]
+    for runs in results.values():
+        (result,) = runs
         assert result.requests_per_second > 10
-        assert result.bytes_per_second > 100 * result.requests_per_second
+        assert result.bytes_per_second > 16384 * result.requests_per_second
+        if sys.platform == "linux":
+            assert result.cpu_per_request is not None and 0 < result.cpu_per_request < 0.1

@@ -486,8 +486,10 @@ def all_comparisons(
 def proxy_comparisons(
     credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
 ) -> Iterable[Comparison]:
-    """Requests/s through ``cytls proxy`` and through the same proxy on asyncio + ssl, both in
-    front of one upstream on loopback, driven by wrk (skipped, with a note, without wrk)."""
+    """``cytls proxy`` against the same proxy on asyncio + ssl, written with protocols (the
+    lean twin) and with streams, all in front of one upstream on loopback, driven by wrk
+    (skipped, with a note, without wrk). Requests/s, and the proxy's CPU time per request.
+    On asyncio's event loop, then on uvloop when it is installed (not with --quick)."""
     import shutil
 
     from cytls import proxybench
@@ -496,28 +498,51 @@ def proxy_comparisons(
         if progress:
             progress("proxy comparison skipped: wrk is not installed (apt-get install wrk)")
         return
-    seconds, rounds = (1, 1) if quick else (3, 3)
-    cases = [(100, "small responses (100 B)"), (16384, "16 KiB responses")]
-    for body, label in cases[:1] if quick else cases:  # --quick stays under 30 s
-        name = f"proxy, {label}, 32 connections"
-        if progress:
-            progress(name)
-        ours, theirs = proxybench.measure(
-            credentials.certfile,
-            credentials.keyfile,
-            body=body,
-            seconds=seconds,
-            connections=32,
-            rounds=rounds,
-        )
-        yield Comparison(
-            name,
-            body,
-            1 / statistics.median(r.requests_per_second for r in ours),
-            1 / statistics.median(r.requests_per_second for r in theirs),
-            "asyncio+ssl proxy",
-            unit="req",
-        )
+    seconds, rounds = (1, 1) if quick else (3, 5)
+    cases = [(100, "100 B responses"), (16384, "16 KiB responses")]
+    loops = ["asyncio"]
+    if not quick:
+        with contextlib.suppress(ImportError):
+            import uvloop  # noqa: F401
+
+            loops.append("uvloop")
+    twins = {"ssl protocols": "protocols", "ssl streams": "streams"}
+    for loop in loops:
+        for body, label in cases[:1] if quick else cases:
+            if progress:
+                progress(f"proxy, {label}, on {loop}")
+            results = proxybench.measure(
+                credentials.certfile,
+                credentials.keyfile,
+                body=body,
+                seconds=seconds,
+                connections=32,
+                rounds=rounds,
+                loop=loop,
+                warm_up=not quick,  # --quick stays under 30 s
+            )
+            ours = results["cytls"]
+            for twin, kind in twins.items():
+                theirs = results[twin]
+                reference = f"{loop}+ssl {kind}"
+                yield Comparison(
+                    f"proxy vs ssl {kind}, {label}, 32 connections, {loop}",
+                    body,
+                    1 / statistics.median(r.requests_per_second for r in ours),
+                    1 / statistics.median(r.requests_per_second for r in theirs),
+                    reference,
+                    unit="req",
+                )
+                cpu_ours = [r.cpu_per_request for r in ours if r.cpu_per_request]
+                cpu_theirs = [r.cpu_per_request for r in theirs if r.cpu_per_request]
+                if cpu_ours and cpu_theirs:  # Linux: CPU seconds per request, sized 0
+                    yield Comparison(
+                        f"proxy CPU per request vs ssl {kind}, {label}, {loop}",
+                        0,
+                        statistics.median(cpu_ours),
+                        statistics.median(cpu_theirs),
+                        reference,
+                    )
 
 
 # --- bulk transfer and idle memory: cytls against the ssl module ---------------------------------
