@@ -639,6 +639,9 @@ class ClientHandshake(Handshake):
             transcript, H.certificate_verify, CertificateVerify(scheme, signature).serialize()
         )
 
+    def post_handshake_auth_possible(self) -> bool:
+        return E.post_handshake_auth in self.offered_extensions
+
     def _post_handshake_certificate_request(self, body: bytes, raw: bytes) -> None:
         """Answer at once (§4.6.2), over the handshake transcript plus this exchange, with a
         Finished keyed by our current application traffic secret (§4.4), so several requests

@@ -260,8 +260,10 @@ class Handshake:
         assert self.suite is not None and self.group is not None
         self.peer_change_cipher_spec_allowed = False
         self.complete = True
-        assert self.transcript is not None
-        self.handshake_transcript = self.transcript.copy()
+        # Only post-handshake authentication reads the transcript again (§4.4.1); an idle
+        # connection keeps no hash state otherwise.
+        self.handshake_transcript = self.transcript if self.post_handshake_auth_possible() else None
+        self.transcript = None
         self.events.append(
             HandshakeComplete(
                 version="TLSv1.3",
@@ -282,6 +284,10 @@ class Handshake:
             f"more than max_early_data_size ({self.context.max_early_data_size}) bytes of "
             "0-RTT data (RFC 8446 §4.2.10)",
         )
+
+    def post_handshake_auth_possible(self) -> bool:
+        """Whether post-handshake authentication was offered (RFC 8446 §4.2.6)."""
+        return False
 
     # --- after the handshake ------------------------------------------------------------------
 

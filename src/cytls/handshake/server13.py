@@ -580,6 +580,9 @@ class ServerHandshake(Handshake):
             ext.decode_empty(data, "post_handshake_auth extension")
         self.peer_offered_post_handshake_auth = data is not None
 
+    def post_handshake_auth_possible(self) -> bool:
+        return self.peer_offered_post_handshake_auth
+
     def _handshake_requires_client_certificate(self) -> bool:
         """CERT_REQUIRED, asked for in the handshake (with post_handshake_auth the application
         asks when it wants, resumed or not)."""
