@@ -279,6 +279,21 @@ class Transcript:
 
 # --- The key schedule (RFC 8446 §7.1) ----------------------------------------------------------
 
+# Without a PSK the Early Secret and the salt of the Handshake Secret are constants of the
+# hash: (HKDF-Extract(0, 0), Derive-Secret(that, "derived", "")), computed once.
+_NO_PSK: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _no_psk_secrets(hash_name: str) -> tuple[bytes, bytes]:
+    cached = _NO_PSK.get(hash_name)
+    if cached is None:
+        h = _hash(hash_name)
+        early = hkdf_extract(hash_name, h.zeros, h.zeros)
+        cached = (early, derive_secret(hash_name, early, b"derived", h.empty_hash))
+        _NO_PSK[hash_name] = cached
+    return cached
+
+
 _EARLY, _HANDSHAKE, _MASTER, _DONE = "early", "handshake", "master", "done"
 
 
@@ -303,9 +318,11 @@ class KeySchedule:
         if psk is not None and not psk:
             raise ValueError("an empty PSK is not a PSK; pass None for no PSK")
         self._has_psk = psk is not None
-        zeros = _hash(self.hash_name).zeros
         # Early Secret = HKDF-Extract(salt = 0, IKM = PSK or 0)
-        self._secret: bytes | None = hkdf_extract(self.hash_name, zeros, psk or zeros)
+        if psk is None:
+            self._secret: bytes | None = _no_psk_secrets(self.hash_name)[0]
+        else:
+            self._secret = hkdf_extract(self.hash_name, _hash(self.hash_name).zeros, psk)
         self._stage = _EARLY
 
     def __repr__(self) -> str:
@@ -364,7 +381,10 @@ class KeySchedule:
             shared_secret = h.zeros
         elif not shared_secret:
             raise ValueError("empty shared secret")
-        salt = derive_secret(self.hash_name, early, b"derived", h.empty_hash)
+        if self._has_psk:
+            salt = derive_secret(self.hash_name, early, b"derived", h.empty_hash)
+        else:
+            salt = _no_psk_secrets(self.hash_name)[1]
         handshake_secret = hkdf_extract(self.hash_name, salt, shared_secret)
         th = transcript_hash_through_server_hello
         client = derive_secret(self.hash_name, handshake_secret, b"c hs traffic", th)
