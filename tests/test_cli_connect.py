@@ -1,5 +1,6 @@
 """``cytls connect``: handshake, description on stderr, relay, and one-line errors."""
 
+import io
 import socket
 import ssl
 import subprocess
@@ -10,6 +11,9 @@ from pathlib import Path
 
 import pki
 import pytest
+
+from cytls.client_tool import _describe
+from cytls.events import HandshakeComplete
 
 TIMEOUT = 30
 
@@ -137,3 +141,21 @@ def test_host_port_parsing_shared_by_connect_and_proxy() -> None:
     for bad in ("127.0.0.1:0", "host:65536", "host:", ":443", "host:http", "host"):
         with pytest.raises(ValueError, match="is not HOST:PORT"):
             parse_host_port(bad)
+
+
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+def test_chain_description_survives_a_name_that_does_not_decode(tag: int) -> None:
+    """``connect`` describes the chain as sent, unverified extra certificates included: one
+    whose name does not decode is shown as unreadable, not a KeyError or TypeError."""
+    ca = pki.make_ca("ecdsa-p256")
+    leaf = pki.make_leaf(ca)[0]
+    extra = pki.make_leaf(ca, common_name="extra")[0]
+    broken = pki.with_undecodable_name(extra, ca[1], "extra", tag)
+    event = HandshakeComplete(
+        "TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", None, None, (*pki.der(leaf), broken)
+    )
+    out = io.StringIO()
+    _describe(event, out)
+    lines = out.getvalue().splitlines()
+    assert " 0 subject: CN=localhost" in lines
+    assert " 1 subject: (unreadable)" in lines

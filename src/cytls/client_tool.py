@@ -21,6 +21,7 @@ from cytls.connection import Connection, WantReadError
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
 from cytls.errors import TLSError
 from cytls.events import HandshakeComplete
+from cytls.handshake.certs import load_der_certificate
 
 CONNECT_TIMEOUT = 10.0
 
@@ -72,7 +73,7 @@ def connect(
     with sock:
         conn = Connection(context, server_hostname=servername or host)
         event = _handshake(conn, sock)
-        _describe(event, conn, stderr)
+        _describe(event, stderr)
         sock.settimeout(None)
         _relay(conn, sock, stdin, stdout)
     return 0
@@ -90,7 +91,9 @@ def _handshake(conn: Connection, sock: socket.socket) -> HandshakeComplete:
     raise TLSError("the handshake completed without reporting its parameters")
 
 
-def _describe(event: HandshakeComplete, conn: Connection, out: TextIO) -> None:
+def _describe(event: HandshakeComplete, out: TextIO) -> None:
+    """What was negotiated and the chain as sent (unverified with --insecure: any of it may
+    be unreadable)."""
     out.write(
         f"{event.version}, {event.cipher_suite}, group {event.group}, "
         f"ALPN {event.alpn_protocol or '(none)'}, SNI {event.server_name or '(none)'}\n"
@@ -99,7 +102,7 @@ def _describe(event: HandshakeComplete, conn: Connection, out: TextIO) -> None:
     for depth, der in enumerate(event.peer_certificates):
         fingerprint = hashlib.sha256(der).hexdigest()
         try:
-            certificate = x509.load_der_x509_certificate(der)
+            certificate = load_der_certificate(der)
             subject = certificate.subject.rfc4514_string()
             issuer = certificate.issuer.rfc4514_string()
             expires = certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
