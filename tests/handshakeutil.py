@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cryptography
 import pki
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -49,6 +50,23 @@ X25519 = 0x001D
 SECP256R1 = 0x0017
 SECP384R1 = 0x0018
 X25519MLKEM768 = 0x11EC
+
+# X25519MLKEM768 needs ML-KEM-768 from cryptography: its OpenSSL-backed wheels have it from 48
+# on (47 has the API, but its backend refuses the algorithm). The hybrid's tests skip without.
+needs_mlkem = pytest.mark.skipif(
+    not groups_module.MLKEM_AVAILABLE,
+    reason=f"X25519MLKEM768 needs ML-KEM-768, which cryptography {cryptography.__version__} "
+    "lacks here",
+)
+DEFAULT_GROUP = X25519MLKEM768 if groups_module.MLKEM_AVAILABLE else X25519
+"""The group a default client offers first and a default server picks (README: the hybrid,
+where cryptography has ML-KEM)."""
+
+
+def mlkem_marks(groups: object) -> tuple[pytest.MarkDecorator, ...]:
+    """``needs_mlkem`` for a parametrization whose groups name X25519MLKEM768, else nothing."""
+    return (needs_mlkem,) if "x25519mlkem768" in str(groups).lower() else ()
+
 
 H = HandshakeType
 A = AlertDescription
@@ -646,6 +664,7 @@ __all__ = [
     "ALERT",
     "APPDATA",
     "CCS",
+    "DEFAULT_GROUP",
     "HANDSHAKE",
     "SECP256R1",
     "SECP384R1",
@@ -671,6 +690,8 @@ __all__ = [
     "handshake",
     "hello_record",
     "message",
+    "mlkem_marks",
+    "needs_mlkem",
     "plaintext_messages",
     "pump",
     "read_protection",

@@ -28,6 +28,7 @@ from handshakeutil import (
     ALERT,
     APPDATA,
     CCS,
+    DEFAULT_GROUP,
     HANDSHAKE,
     SECP256R1,
     SECP384R1,
@@ -48,6 +49,7 @@ from handshakeutil import (
     handshake,
     hello_record,
     message,
+    mlkem_marks,
     plaintext_messages,
     pump,
     read_protection,
@@ -338,7 +340,10 @@ CLIENT_HELLO_CASES: list[tuple[str, dict[str, str], Mutation, A]] = [
 
 @pytest.mark.parametrize(
     ("client_kwargs", "mutate", "alert"),
-    [pytest.param(kw, m, a, id=name) for name, kw, m, a in CLIENT_HELLO_CASES],
+    [
+        pytest.param(kw, m, a, id=name, marks=mlkem_marks(kw))
+        for name, kw, m, a in CLIENT_HELLO_CASES
+    ],
 )
 def test_server_rejects_client_hello(
     client_kwargs: dict[str, str], mutate: Mutation, alert: A
@@ -459,7 +464,7 @@ def test_server_empty_key_share_gets_hello_retry_request() -> None:
     (raw,) = plaintext_messages(server.data_to_send())
     retry = ServerHello.parse(raw[4:])
     assert retry.is_hello_retry_request
-    assert ext.decode_key_share_hrr(extension_map(retry.extensions)[E.key_share]) == X25519MLKEM768
+    assert ext.decode_key_share_hrr(extension_map(retry.extensions)[E.key_share]) == DEFAULT_GROUP
 
 
 def test_server_skips_rejected_early_data() -> None:
@@ -1001,7 +1006,10 @@ SERVER_HELLO_CASES: list[tuple[str, Callable[[ServerHello], None], A, dict[str, 
 
 @pytest.mark.parametrize(
     ("change", "alert", "client_kwargs"),
-    [pytest.param(c, a, kw, id=name) for name, c, a, kw in SERVER_HELLO_CASES],
+    [
+        pytest.param(c, a, kw, id=name, marks=mlkem_marks(kw))
+        for name, c, a, kw in SERVER_HELLO_CASES
+    ],
 )
 def test_client_rejects_server_hello(
     change: Callable[[ServerHello], None], alert: A, client_kwargs: dict[str, str]
