@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pki
 import pytest
@@ -67,10 +68,13 @@ def echo_server(credentials: tuple[Path, Path, Path]) -> Iterator[int]:
     listener.close()
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run(*args: str, stdin: bytes | BinaryIO = b"") -> subprocess.CompletedProcess[bytes]:
+    """``cytls connect`` with ``stdin`` through a pipe (bytes) or as the given file."""
+    piped = isinstance(stdin, bytes)
     return subprocess.run(
         [sys.executable, "-m", "cytls", "connect", *args],
-        input=stdin,
+        input=stdin if piped else None,
+        stdin=None if piped else stdin,
         capture_output=True,
         timeout=TIMEOUT,
         check=False,
@@ -95,6 +99,27 @@ def test_connect_shows_the_session_and_relays(echo_server: int, credentials) -> 
     assert "TLSv1.3, TLS_AES_256_GCM_SHA384" in err
     assert "ALPN echo/1, SNI localhost" in err
     assert " 0 subject: CN=localhost" in err and "sha256: " in err
+
+
+def test_connect_relays_stdin_from_a_regular_file(
+    echo_server: int, credentials, tmp_path: Path
+) -> None:
+    """``cytls connect ... < request.txt``: stdin is a regular file, which epoll refuses to
+    watch (it failed with "Operation not permitted"), and select() cannot watch on Windows."""
+    _, _, cafile = credentials
+    request = tmp_path / "request.txt"
+    request.write_bytes(b"GET / HTTP/1.0\r\n\r\n")
+    with request.open("rb") as stdin:
+        proc = run(
+            f"127.0.0.1:{echo_server}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(cafile),
+            stdin=stdin,
+        )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"GET / HTTP/1.0\r\n\r\n".upper()
 
 
 def test_unusable_ca_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
