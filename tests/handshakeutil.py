@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import functools
 import hashlib
 import itertools
 import shutil
-import signal
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,20 +101,37 @@ def write_credentials(ca: pki.Pair, leaf: pki.Pair, *intermediates: Any) -> Cred
     return Credentials(ca, leaf, certfile, keyfile)
 
 
-@functools.cache
+_MADE_ONCE = threading.RLock()
+
+
+def _once(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``functools.cache`` that also holds when the first calls race: a test's peer thread
+    may build its context while the test builds the other side's, and two root CAs made at
+    once leave the client trusting the one the server's certificate does not chain to."""
+    cached = functools.cache(function)
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _MADE_ONCE:
+            return cached(*args, **kwargs)
+
+    return call
+
+
+@_once
 def root_ca() -> pki.Pair:
     """The CA every test client trusts by default."""
     return pki.make_ca("ecdsa-p256", common_name="cytls handshake tests root CA")
 
 
-@functools.cache
+@_once
 def credentials(key_type: str = "ecdsa-p256") -> Credentials:
     """A leaf for localhost/127.0.0.1 under :func:`root_ca`, one per key type."""
     ca = root_ca()
     return write_credentials(ca, pki.make_leaf(ca, key_type))
 
 
-@functools.cache
+@_once
 def client_credentials(key_type: str = "ecdsa-p256") -> Credentials:
     """A client certificate under :func:`root_ca`: clientAuth, no subjectAltName, common name
     "client <key_type>" (for mutual TLS)."""
@@ -646,18 +664,35 @@ def assert_unusable(conn: cytls.Connection) -> None:
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Fail (instead of hanging) if the block runs longer than ``seconds`` (SIGALRM)."""
+    """Fail (instead of hanging) if the block runs longer than ``seconds``.
 
-    def expired(signum: int, frame: object) -> None:
-        raise AssertionError(f"took longer than {seconds} s: a hang?")
+    A watchdog thread raises AssertionError in the block's thread, at its next bytecode as a
+    signal handler would; a thread rather than SIGALRM because Windows has no SIGALRM.
+    """
+    message = f"took longer than {seconds} s: a hang?"
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    class Expired(AssertionError):
+        def __init__(self) -> None:  # raised by class, without arguments
+            super().__init__(message)
+
+    target = ctypes.c_ulong(threading.get_ident())
+    finished = threading.Event()
+    fired = threading.Event()
+
+    def watch() -> None:
+        if not finished.wait(seconds):
+            fired.set()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(Expired))
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        finished.set()
+        watchdog.join()
+        if fired.is_set():  # expired as the block ended: drop the exception if still pending
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
 
 
 __all__ = [
