@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from cytls import _record, resident
-from cytls.resident import resident_bytes
 
 if TYPE_CHECKING:
     import ssl
@@ -768,10 +767,10 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
 
     keep = [establish() for _ in range(10)]  # warm caches, imports and free lists first
     gc.collect()
-    before = resident_bytes()
+    before = resident.resident_bytes()
     keep += [establish() for _ in range(int(count))]
     gc.collect()
-    after = resident_bytes()
+    after = resident.resident_bytes()
     print((after - before) / int(count))
     del keep
 
