@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import functools
 import hashlib
 import itertools
 import shutil
-import signal
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cryptography
 import pki
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -49,6 +51,23 @@ X25519 = 0x001D
 SECP256R1 = 0x0017
 SECP384R1 = 0x0018
 X25519MLKEM768 = 0x11EC
+
+# X25519MLKEM768 needs ML-KEM-768 from cryptography: its OpenSSL-backed wheels have it from 48
+# on (47 has the API, but its backend refuses the algorithm). The hybrid's tests skip without.
+needs_mlkem = pytest.mark.skipif(
+    not groups_module.MLKEM_AVAILABLE,
+    reason=f"X25519MLKEM768 needs ML-KEM-768, which cryptography {cryptography.__version__} "
+    "lacks here",
+)
+DEFAULT_GROUP = X25519MLKEM768 if groups_module.MLKEM_AVAILABLE else X25519
+"""The group a default client offers first and a default server picks (README: the hybrid,
+where cryptography has ML-KEM)."""
+
+
+def mlkem_marks(groups: object) -> tuple[pytest.MarkDecorator, ...]:
+    """``needs_mlkem`` for a parametrization whose groups name X25519MLKEM768, else nothing."""
+    return (needs_mlkem,) if "x25519mlkem768" in str(groups).lower() else ()
+
 
 H = HandshakeType
 A = AlertDescription
@@ -82,20 +101,37 @@ def write_credentials(ca: pki.Pair, leaf: pki.Pair, *intermediates: Any) -> Cred
     return Credentials(ca, leaf, certfile, keyfile)
 
 
-@functools.cache
+_MADE_ONCE = threading.RLock()
+
+
+def _once(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``functools.cache`` that also holds when the first calls race: a test's peer thread
+    may build its context while the test builds the other side's, and two root CAs made at
+    once leave the client trusting the one the server's certificate does not chain to."""
+    cached = functools.cache(function)
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _MADE_ONCE:
+            return cached(*args, **kwargs)
+
+    return call
+
+
+@_once
 def root_ca() -> pki.Pair:
     """The CA every test client trusts by default."""
     return pki.make_ca("ecdsa-p256", common_name="cytls handshake tests root CA")
 
 
-@functools.cache
+@_once
 def credentials(key_type: str = "ecdsa-p256") -> Credentials:
     """A leaf for localhost/127.0.0.1 under :func:`root_ca`, one per key type."""
     ca = root_ca()
     return write_credentials(ca, pki.make_leaf(ca, key_type))
 
 
-@functools.cache
+@_once
 def client_credentials(key_type: str = "ecdsa-p256") -> Credentials:
     """A client certificate under :func:`root_ca`: clientAuth, no subjectAltName, common name
     "client <key_type>" (for mutual TLS)."""
@@ -628,24 +664,42 @@ def assert_unusable(conn: cytls.Connection) -> None:
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Fail (instead of hanging) if the block runs longer than ``seconds`` (SIGALRM)."""
+    """Fail (instead of hanging) if the block runs longer than ``seconds``.
 
-    def expired(signum: int, frame: object) -> None:
-        raise AssertionError(f"took longer than {seconds} s: a hang?")
+    A watchdog thread raises AssertionError in the block's thread, at its next bytecode as a
+    signal handler would; a thread rather than SIGALRM because Windows has no SIGALRM.
+    """
+    message = f"took longer than {seconds} s: a hang?"
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    class Expired(AssertionError):
+        def __init__(self) -> None:  # raised by class, without arguments
+            super().__init__(message)
+
+    target = ctypes.c_ulong(threading.get_ident())
+    finished = threading.Event()
+    fired = threading.Event()
+
+    def watch() -> None:
+        if not finished.wait(seconds):
+            fired.set()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(Expired))
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        finished.set()
+        watchdog.join()
+        if fired.is_set():  # expired as the block ended: drop the exception if still pending
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
 
 
 __all__ = [
     "ALERT",
     "APPDATA",
     "CCS",
+    "DEFAULT_GROUP",
     "HANDSHAKE",
     "SECP256R1",
     "SECP384R1",
@@ -671,6 +725,8 @@ __all__ = [
     "handshake",
     "hello_record",
     "message",
+    "mlkem_marks",
+    "needs_mlkem",
     "plaintext_messages",
     "pump",
     "read_protection",

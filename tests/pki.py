@@ -434,9 +434,26 @@ def _pss_spki_certificate(
     old_spki = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    new_spki = pss_spki(public_key, hash_name)
+    return x509.load_der_x509_certificate(
+        resigned(cert, issuer_key, old_spki, new_spki, pss_issuer=pss_issuer)
+    )
+
+
+def resigned(
+    cert: x509.Certificate,
+    issuer_key: PrivateKey,
+    old: bytes,
+    new: bytes,
+    *,
+    pss_issuer: bool = False,
+) -> bytes:
+    """The DER of ``cert`` with ``old`` (found exactly once in its TBSCertificate) replaced by
+    ``new`` and signed again with ``issuer_key``: a certificate no builder would write, whose
+    signature still verifies."""
     tbs = cert.tbs_certificate_bytes
-    assert tbs.count(old_spki) == 1
-    body = tbs[_der_header_length(tbs) :].replace(old_spki, pss_spki(public_key, hash_name))
+    assert tbs.count(old) == 1
+    body = tbs[_der_header_length(tbs) :].replace(old, new)
     new_tbs = _der(0x30, body)
     args = _sign_args(issuer_key, pss_issuer)
     if isinstance(issuer_key, rsa.RSAPrivateKey):
@@ -452,8 +469,26 @@ def _pss_spki_certificate(
     tbs_end = outer.index(tbs) + len(tbs)
     signature_algorithm = outer[tbs_end:]
     signature_algorithm = signature_algorithm[: _element_length(signature_algorithm)]
-    new = _der(0x30, new_tbs + signature_algorithm + _der(0x03, b"\x00" + signature))
-    return x509.load_der_x509_certificate(new)
+    return _der(0x30, new_tbs + signature_algorithm + _der(0x03, b"\x00" + signature))
+
+
+# ASN.1 tags that make a name attribute's value undecodable by cryptography, each failing the
+# way one of its versions fails: RELATIVE-OID (13) is no string type (KeyError before 50,
+# ValueError since) and a BIT STRING (3) is allowed only for x500UniqueIdentifier (TypeError).
+UNDECODABLE_NAME_TAGS = {"relative_oid": 0x0D, "bit_string": 0x03}
+
+
+def with_undecodable_name(
+    cert: x509.Certificate, issuer_key: PrivateKey, common_name: str, tag: int
+) -> bytes:
+    """The DER of ``cert``, re-signed, with the commonName ``common_name`` (a UTF8String, in its
+    subject, issuer or a directoryName) re-tagged ``tag``: it loads, verifies, and one of its
+    names does not decode."""
+    value = common_name.encode()
+    attribute = _der_oid(NameOID.COMMON_NAME.dotted_string) + _der(0x0C, value)
+    offset = len(_der_oid(NameOID.COMMON_NAME.dotted_string))
+    retagged = attribute[:offset] + bytes([tag]) + attribute[offset + 1 :]
+    return resigned(cert, issuer_key, attribute, retagged)
 
 
 def _element_length(der: bytes) -> int:

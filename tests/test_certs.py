@@ -1149,6 +1149,26 @@ def test_load_verify_locations_capath(world: World, tmp_path: Path) -> None:
     TrustStore().load_verify_locations(capath=tmp_path / "absent")  # ignored, like ssl
 
 
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+def test_trust_store_refuses_a_name_that_does_not_decode(
+    world: World, tmp_path: Path, tag: int
+) -> None:
+    """Given as CA data, a certificate whose subject does not decode is an ssl.SSLError like
+    one that does not parse; in a directory (as in the system store) it is skipped. Neither
+    reaches the store, where a KeyError or TypeError would come out of a later name lookup."""
+    broken = pki.with_undecodable_name(world.leaf[0], world.inter[1], "localhost", tag)
+    store = TrustStore()
+    with pytest.raises(ssl.SSLError, match="subject name does not decode"):
+        store.add_der(broken)
+    with pytest.raises(ssl.SSLError, match="subject name does not decode"):
+        store.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(broken))
+    assert len(store) == 0
+    (tmp_path / "broken.pem").write_text(ssl.DER_cert_to_PEM_cert(broken))
+    pki.write_pem(tmp_path, "root.pem", world.root[0])
+    store.load_verify_locations(capath=tmp_path)
+    assert store.certificates == [world.root[0]]
+
+
 def test_load_verify_locations_errors(world: World, tmp_path: Path) -> None:
     store = TrustStore()
     with pytest.raises(TypeError):
@@ -1354,6 +1374,25 @@ def test_certificate_to_dict_shape(world: World) -> None:
     assert result["crlDistributionPoints"] == ("http://crl/1.crl", "http://crl/2.crl")
     assert ssl.cert_time_to_seconds(result["notAfter"]) == 2587679999
     assert re.fullmatch(r"[0-9A-F]+", result["serialNumber"])
+
+
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+def test_certificate_to_dict_without_an_undecodable_subject_alt_name(
+    world: World, tag: int
+) -> None:
+    """cryptography's verifier accepts a subjectAltName whose directoryName does not decode
+    (and matches the host name in it); getpeercert() then leaves that extension out, as any it
+    cannot read, instead of raising the KeyError or TypeError that cryptography raises."""
+    entries = [x509.DNSName("localhost"), x509.DirectoryName(pki.name("directory"))]
+    leaf = pki.make_leaf(world.root, san_entries=entries)[0]
+    der = pki.with_undecodable_name(leaf, world.root[1], "directory", tag)
+    path = verify_server_chain(
+        [der], store_of(world.root[0]), hostname="localhost", check_hostname=True
+    )
+    assert pki.der(path[0]) == [der]
+    result = certificate_to_dict(path[0])
+    assert "subjectAltName" not in result
+    assert result["subject"] == ((("commonName", "localhost"),),)
 
 
 def test_match_hostname_style_consumers(world: World) -> None:

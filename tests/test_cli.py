@@ -109,6 +109,17 @@ def test_bench_prints_table_and_writes_json(
     assert set(figures["machine"]) >= {"cpu", "cores", "python", "cryptography"}
 
 
+def test_proxy_rows_skip_with_a_reason_on_windows(
+    credentials: benchmark.Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy comparison stops its servers with SIGTERM: on Windows the rest of
+    ``cytls bench`` runs and the proxy rows are left out, saying why."""
+    monkeypatch.setattr(sys, "platform", "win32")
+    notes: list[str] = []
+    assert list(benchmark.proxy_comparisons(credentials, quick=True, progress=notes.append)) == []
+    assert notes == ["proxy comparison skipped: it needs POSIX signals (not on Windows)"]
+
+
 def test_python_dash_m_cytls_runs_the_command() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "cytls", "--version"],

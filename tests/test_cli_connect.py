@@ -1,5 +1,6 @@
 """``cytls connect``: handshake, description on stderr, relay, and one-line errors."""
 
+import io
 import socket
 import ssl
 import subprocess
@@ -7,9 +8,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pki
 import pytest
+
+from cytls.client_tool import _describe
+from cytls.events import HandshakeComplete
 
 TIMEOUT = 30
 
@@ -63,10 +68,13 @@ def echo_server(credentials: tuple[Path, Path, Path]) -> Iterator[int]:
     listener.close()
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run(*args: str, stdin: bytes | BinaryIO = b"") -> subprocess.CompletedProcess[bytes]:
+    """``cytls connect`` with ``stdin`` through a pipe (bytes) or as the given file."""
+    piped = isinstance(stdin, bytes)
     return subprocess.run(
         [sys.executable, "-m", "cytls", "connect", *args],
-        input=stdin,
+        input=stdin if piped else None,
+        stdin=None if piped else stdin,
         capture_output=True,
         timeout=TIMEOUT,
         check=False,
@@ -91,6 +99,27 @@ def test_connect_shows_the_session_and_relays(echo_server: int, credentials) -> 
     assert "TLSv1.3, TLS_AES_256_GCM_SHA384" in err
     assert "ALPN echo/1, SNI localhost" in err
     assert " 0 subject: CN=localhost" in err and "sha256: " in err
+
+
+def test_connect_relays_stdin_from_a_regular_file(
+    echo_server: int, credentials, tmp_path: Path
+) -> None:
+    """``cytls connect ... < request.txt``: stdin is a regular file, which epoll refuses to
+    watch (it failed with "Operation not permitted"), and select() cannot watch on Windows."""
+    _, _, cafile = credentials
+    request = tmp_path / "request.txt"
+    request.write_bytes(b"GET / HTTP/1.0\r\n\r\n")
+    with request.open("rb") as stdin:
+        proc = run(
+            f"127.0.0.1:{echo_server}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(cafile),
+            stdin=stdin,
+        )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"GET / HTTP/1.0\r\n\r\n".upper()
 
 
 def test_unusable_ca_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -137,3 +166,21 @@ def test_host_port_parsing_shared_by_connect_and_proxy() -> None:
     for bad in ("127.0.0.1:0", "host:65536", "host:", ":443", "host:http", "host"):
         with pytest.raises(ValueError, match="is not HOST:PORT"):
             parse_host_port(bad)
+
+
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+def test_chain_description_survives_a_name_that_does_not_decode(tag: int) -> None:
+    """``connect`` describes the chain as sent, unverified extra certificates included: one
+    whose name does not decode is shown as unreadable, not a KeyError or TypeError."""
+    ca = pki.make_ca("ecdsa-p256")
+    leaf = pki.make_leaf(ca)[0]
+    extra = pki.make_leaf(ca, common_name="extra")[0]
+    broken = pki.with_undecodable_name(extra, ca[1], "extra", tag)
+    event = HandshakeComplete(
+        "TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", None, None, (*pki.der(leaf), broken)
+    )
+    out = io.StringIO()
+    _describe(event, out)
+    lines = out.getvalue().splitlines()
+    assert " 0 subject: CN=localhost" in lines
+    assert " 1 subject: (unreadable)" in lines

@@ -419,6 +419,31 @@ def test_server_rejects_client_flight(rewrite: Rewrite, alert: A) -> None:
     )
 
 
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+def test_server_rejects_client_certificate_whose_name_does_not_decode(tag: int) -> None:
+    """A client certificate signed by the trusted CA whose subject does not decode ->
+    bad_certificate from the server, not the KeyError or TypeError cryptography raises."""
+    creds = client_credentials()
+    broken = pki.with_undecodable_name(creds.leaf[0], creds.ca[1], "client ecdsa-p256", tag)
+    rewrite = rewrite_body(
+        H.certificate, lambda body: Certificate(b"", [CertificateEntry(broken, [])]).serialize()
+    )
+    client, server = connections(mtls_client(creds), mtls_server())
+    mitm = ManInTheMiddle(client, server)
+    server.receive_data(mitm.client_flight())
+    client.receive_data(mitm.server_flight())
+    assert_aborts(
+        server,
+        mitm.client_flight(rewrite),
+        CertificateError,
+        A.bad_certificate,
+        peer=client,
+        to_peer=lambda d: mitm.relay(mitm.to_client, d),
+        match="subject name does not decode",
+    )
+    assert server.peer_certificates == ()
+
+
 @pytest.mark.parametrize(
     ("extensions", "alert"),
     [

@@ -18,19 +18,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from handshakeutil import client_context, client_hello_of, credentials, extension_map, needs_mlkem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cytls
 from cytls.errors import ProtocolError
+from cytls.events import HandshakeComplete
 from cytls.handshake import groups
 from cytls.handshake.groups import (
     GROUP_NAMES,
@@ -45,13 +52,14 @@ from cytls.handshake.groups import (
     mlkem768_modulus_check,
     server_key_exchange,
 )
+from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
+from cytls.wire.messages import ExtensionType
 
 VECTORS = Path(__file__).parent / "vectors"
 WYCHEPROOF_X25519 = json.loads((VECTORS / "wycheproof_x25519.json").read_text(encoding="utf-8"))
 RFC8448 = json.loads((VECTORS / "rfc8448_keyschedule.json").read_text(encoding="utf-8"))
 
-needs_mlkem = pytest.mark.skipif(not MLKEM_AVAILABLE, reason="cryptography without ML-KEM")
 ECDHE = {SECP256R1: (ec.SECP256R1(), 32), SECP384R1: (ec.SECP384R1(), 48)}
 CURVE_P = {
     SECP256R1: 2**256 - 2**224 + 2**192 + 2**96 - 1,
@@ -131,6 +139,87 @@ def test_group_by_name(name: str, group: int) -> None:
 def test_group_by_name_unknown(name: str) -> None:
     with pytest.raises(ValueError):
         group_by_name(name)
+
+
+# A server process whose cryptography refuses ML-KEM as cryptography 47's backend does
+# (MLKEM768PrivateKey.generate raises UnsupportedAlgorithm), so that the fallback runs on every
+# cryptography. It reports what cytls made of that, then serves one TLS connection.
+WITHOUT_MLKEM = """
+import json, socket, sys
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import mlkem
+
+def refuse(cls):
+    raise UnsupportedAlgorithm("ML-KEM is not supported by this backend")
+
+mlkem.MLKEM768PrivateKey.generate = classmethod(refuse)
+
+import cytls
+from cytls.handshake import groups
+
+context = cytls.TLSContext(cytls.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+try:
+    cytls.TLSContext(cytls.PROTOCOL_TLS_CLIENT).set_groups("x25519:X25519MLKEM768")
+    refusal = None
+except ValueError as exc:
+    refusal = str(exc)
+with socket.create_server(("127.0.0.1", 0)) as listener:
+    listener.settimeout(30)
+    print(json.dumps({
+        "available": groups.MLKEM_AVAILABLE,
+        "defaults": context.get_groups(),
+        "refusal": refusal,
+        "port": listener.getsockname()[1],
+    }), flush=True)
+    sock, _ = listener.accept()
+    sock.settimeout(30)
+    with context.wrap_socket(sock, server_side=True) as tls:
+        tls.sendall(tls.recv(64).upper())
+"""
+
+
+@needs_mlkem
+def test_without_mlkem_the_hybrid_is_left_out_refused_and_negotiated_around() -> None:
+    """Where cryptography lacks ML-KEM: X25519MLKEM768 is not in the defaults, set_groups
+    refuses it naming the reason, and a server there answers a client that offers it first
+    (this process, which has ML-KEM) with x25519 instead of failing."""
+    creds = credentials()
+    server = subprocess.Popen(
+        [sys.executable, "-c", WITHOUT_MLKEM, str(creds.certfile), str(creds.keyfile)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        report = json.loads(server.stdout.readline())
+        assert report["available"] is False
+        assert report["defaults"] == ["x25519", "secp256r1", "secp384r1"]
+        assert report["refusal"] == "X25519MLKEM768 needs ML-KEM, which this cryptography lacks"
+        client = cytls.Connection(client_context(), server_hostname="localhost")
+        hello = client.data_to_send()
+        shares = extension_map(client_hello_of(hello).extensions)[ExtensionType.key_share]
+        assert ext.decode_key_share_client(shares)[0][0] == X25519MLKEM768
+        with socket.create_connection(("127.0.0.1", report["port"]), timeout=30) as sock:
+            sock.sendall(hello)
+            client.receive_data(sock.recv(65536))
+            while not client.handshake_complete:
+                sock.sendall(client.data_to_send())
+                client.receive_data(sock.recv(65536))
+            client.send(b"hello")
+            sock.sendall(client.data_to_send())
+            reply = b""
+            while len(reply) < 5:
+                client.receive_data(sock.recv(65536))
+                with contextlib.suppress(cytls.WantReadError):
+                    reply += client.recv()
+        events = list(iter(client.next_event, None))
+        (complete,) = [event for event in events if isinstance(event, HandshakeComplete)]
+        assert (complete.group, reply) == ("x25519", b"HELLO")
+        assert server.wait(30) == 0
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_unsupported_groups_are_local_errors() -> None:

@@ -28,6 +28,7 @@ from handshakeutil import (
     ALERT,
     APPDATA,
     CCS,
+    DEFAULT_GROUP,
     HANDSHAKE,
     SECP256R1,
     SECP384R1,
@@ -48,6 +49,7 @@ from handshakeutil import (
     handshake,
     hello_record,
     message,
+    mlkem_marks,
     plaintext_messages,
     pump,
     read_protection,
@@ -338,7 +340,10 @@ CLIENT_HELLO_CASES: list[tuple[str, dict[str, str], Mutation, A]] = [
 
 @pytest.mark.parametrize(
     ("client_kwargs", "mutate", "alert"),
-    [pytest.param(kw, m, a, id=name) for name, kw, m, a in CLIENT_HELLO_CASES],
+    [
+        pytest.param(kw, m, a, id=name, marks=mlkem_marks(kw))
+        for name, kw, m, a in CLIENT_HELLO_CASES
+    ],
 )
 def test_server_rejects_client_hello(
     client_kwargs: dict[str, str], mutate: Mutation, alert: A
@@ -459,7 +464,7 @@ def test_server_empty_key_share_gets_hello_retry_request() -> None:
     (raw,) = plaintext_messages(server.data_to_send())
     retry = ServerHello.parse(raw[4:])
     assert retry.is_hello_retry_request
-    assert ext.decode_key_share_hrr(extension_map(retry.extensions)[E.key_share]) == X25519MLKEM768
+    assert ext.decode_key_share_hrr(extension_map(retry.extensions)[E.key_share]) == DEFAULT_GROUP
 
 
 def test_server_skips_rejected_early_data() -> None:
@@ -1001,7 +1006,10 @@ SERVER_HELLO_CASES: list[tuple[str, Callable[[ServerHello], None], A, dict[str, 
 
 @pytest.mark.parametrize(
     ("change", "alert", "client_kwargs"),
-    [pytest.param(c, a, kw, id=name) for name, c, a, kw in SERVER_HELLO_CASES],
+    [
+        pytest.param(c, a, kw, id=name, marks=mlkem_marks(kw))
+        for name, c, a, kw in SERVER_HELLO_CASES
+    ],
 )
 def test_client_rejects_server_hello(
     change: Callable[[ServerHello], None], alert: A, client_kwargs: dict[str, str]
@@ -1362,23 +1370,37 @@ def test_client_garbage_certificate() -> None:
     client_rejects(edit_certificate(change), A.bad_certificate, exc=CertificateError)
 
 
-def test_client_certificate_with_unparsable_subject() -> None:
-    """A certificate that loads but whose subject cannot be decoded (an attribute value with
-    the ASN.1 tag 0x0d) -> bad_certificate.
+@pytest.mark.parametrize("tag", pki.UNDECODABLE_NAME_TAGS.values(), ids=pki.UNDECODABLE_NAME_TAGS)
+@pytest.mark.parametrize(
+    ("field", "common_name"),
+    [("subject", "localhost"), ("issuer", "cytls handshake tests root CA")],
+    ids=["subject", "issuer"],
+)
+@pytest.mark.parametrize("verify", [True, False], ids=["verifying", "cert_none"])
+def test_client_certificate_with_unparsable_name(
+    field: str, common_name: str, tag: int, verify: bool
+) -> None:
+    """A certificate that loads, is signed by the trusted CA, but whose subject or issuer name
+    does not decode -> bad_certificate, verifying or not (certs.load_der_certificate says why).
 
-    Regression (found by the fuzz tests, since fixed): cryptography parses names lazily, so
-    the ValueError escaped from receive_data while the error message was being written, with
-    no alert sent and the connection left "handshaking".
+    Regressions: cryptography decodes names lazily, and what it raises depends on its version
+    (ValueError from 50, KeyError before; TypeError for a BIT STRING in all of them). A
+    KeyError or TypeError escaped from receive_data with no alert sent; a signed one was even
+    accepted, and getpeercert() raised.
     """
-    leaf_der = credentials().leaf[0].public_bytes(serialization.Encoding.DER)
-    common_name = b"\x06\x03U\x04\x03\x0c\tlocalhost"  # OID 2.5.4.3, UTF8String "localhost"
-    assert common_name in leaf_der
-    broken = leaf_der.replace(common_name, common_name[:5] + b"\x0d" + common_name[6:])
+    creds = credentials()
+    broken = pki.with_undecodable_name(creds.leaf[0], creds.ca[1], common_name, tag)
 
     def change(certificate: Certificate) -> None:
         certificate.entries = [CertificateEntry(broken, [])]
 
-    client_rejects(edit_certificate(change), A.bad_certificate, exc=CertificateError)
+    client_rejects(
+        edit_certificate(change),
+        A.bad_certificate,
+        exc=CertificateError if verify else ProtocolError,
+        client_ctx=client_context(verify=verify),
+        match=f"{field} name does not decode",
+    )
 
 
 def unreadable_key_certificate(key_type: str, defect: str) -> tuple[Credentials, bytes]:

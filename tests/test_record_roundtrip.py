@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import itertools
 import math
-import os
 import random
 import threading
 import tracemalloc
@@ -45,6 +44,7 @@ from recordutil import (
 
 from cytls import _record
 from cytls._record import RecordLayer
+from cytls.resident import resident_bytes
 
 HYPOTHESIS = settings(
     deadline=None,
@@ -739,16 +739,6 @@ def test_buffers_released(suite: int) -> None:
     assert writer.buffer_capacities() == (0, 0, 0)
 
 
-def rss_bytes() -> int:
-    """Resident set size now (Linux); 0 where /proc is missing. The record layer's buffers are
-    plain malloc memory, which tracemalloc does not see."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
-
-
 def test_no_memory_growth_over_10000_round_trips() -> None:
     """10,000 round trips through one pair of layers leave neither buffers, nor the Python heap,
     nor the process's resident memory grown."""
@@ -774,7 +764,7 @@ def test_no_memory_growth_over_10000_round_trips() -> None:
     for i in range(500):
         round_trip(i)
     gc.collect()
-    rss_before = rss_bytes()
+    rss_before = resident_bytes()
     tracemalloc.start()
     try:
         for i in range(500, 1000):
@@ -787,7 +777,7 @@ def test_no_memory_growth_over_10000_round_trips() -> None:
         current, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    rss_growth = rss_bytes() - rss_before
+    rss_growth = resident_bytes() - rss_before
     assert current - base < 64 * 1024, f"traced memory grew by {current - base} bytes"
     assert rss_growth < 16 * 2**20, f"resident memory grew by {rss_growth} bytes"
     assert writer.write_sequence_number == reader.read_sequence_number

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from handshakeutil import (
+    DEFAULT_GROUP,
     ManInTheMiddle,
     ProtocolError,
     assert_aborts,
@@ -37,6 +38,7 @@ from handshakeutil import (
 import cytls
 from cytls.events import HandshakeComplete
 from cytls.handshake.common import Environment
+from cytls.handshake.groups import GROUP_NAMES
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription as A
 from cytls.wire.messages import (
@@ -305,7 +307,7 @@ def test_psk_key_exchange_mode(
     pump(client, server)
     assert client.session_reused and server.session_reused
     assert has_share is (expected_mode == PSK_DHE_KE)
-    group = None if expected_mode == PSK_KE else "X25519MLKEM768"
+    group = None if expected_mode == PSK_KE else GROUP_NAMES[DEFAULT_GROUP]
     assert completed(client).group == group and completed(server).group == group
 
 

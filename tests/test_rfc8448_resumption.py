@@ -26,8 +26,12 @@ from cytls.wire import extensions as ext
 from cytls.wire.messages import ClientHello, ExtensionType, NewSessionTicket, find_extension
 
 VECTORS = Path(__file__).parent / "vectors"
-MESSAGES = json.loads((VECTORS / "rfc8448_handshake_messages.json").read_text())["messages"]
-SCHEDULE = json.loads((VECTORS / "rfc8448_keyschedule.json").read_text())["sections"]
+MESSAGES = json.loads((VECTORS / "rfc8448_handshake_messages.json").read_text(encoding="utf-8"))[
+    "messages"
+]
+SCHEDULE = json.loads((VECTORS / "rfc8448_keyschedule.json").read_text(encoding="utf-8"))[
+    "sections"
+]
 VALUES = {name: bytes.fromhex(value) for name, value in SCHEDULE["4"]["values"].items()}
 X25519 = 0x001D
 NOW = 1_700_000_000.0  # any clock: only the ticket's age counts

@@ -356,6 +356,39 @@ def test_non_blocking_send_reports_want_write(
     assert peer.result() == sent.hexdigest()
 
 
+@pytest.mark.parametrize("dontwait", [True, False], ids=["MSG_DONTWAIT", "without_MSG_DONTWAIT"])
+def test_close_does_not_block_on_a_full_socket(
+    tcp_pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch, dontwait: bool
+) -> None:
+    """close() in blocking mode, with the socket full and a peer that reads nothing, sends
+    what fits of close_notify and returns. Without MSG_DONTWAIT (Windows has none) the send
+    runs with a zero timeout; before, it waited for the peer forever."""
+    if not dontwait:
+        monkeypatch.setattr(sockets, "_DONTWAIT", 0)
+    client_sock, server_sock = tcp_pair
+    release = threading.Event()
+
+    def serve() -> None:
+        with ssl_server_context().wrap_socket(server_sock, server_side=True):
+            release.wait(JOIN)  # reads nothing; closing then resets a stuck sender
+
+    peer = Peer(serve)
+    tls = wrap_socket(client_context(), client_sock, server_hostname="localhost")
+    try:
+        tls.setblocking(False)
+        deadline = time.monotonic() + JOIN
+        with pytest.raises(ssl.SSLWantWriteError):
+            while time.monotonic() < deadline:
+                tls.send(bytes(16384))
+        tls.setblocking(True)
+        closing = Peer(tls.close)
+        closing.result(5)
+        assert tls.fileno() == -1
+    finally:
+        release.set()
+        peer.result()
+
+
 # --- bulk data and files -------------------------------------------------------------------
 
 

@@ -32,7 +32,9 @@ from cytls.wire.messages import (
 )
 
 VECTORS = json.loads(
-    (Path(__file__).parent / "vectors" / "rfc8448_handshake_messages.json").read_text()
+    (Path(__file__).parent / "vectors" / "rfc8448_handshake_messages.json").read_text(
+        encoding="utf-8"
+    )
 )
 PUBLIC_KEYS: dict[str, dict[str, str]] = VECTORS["x25519_public_keys"]
 FAST = settings(deadline=None, max_examples=50)

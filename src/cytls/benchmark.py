@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-from cytls import _record
+from cytls import _record, resident
 
 if TYPE_CHECKING:
     import ssl
@@ -494,6 +494,10 @@ def proxy_comparisons(
 
     from cytls import proxybench
 
+    if sys.platform == "win32":  # its servers stop on SIGTERM, which Windows cannot deliver
+        if progress:
+            progress("proxy comparison skipped: it needs POSIX signals (not on Windows)")
+        return
     if shutil.which("wrk") is None:
         if progress:
             progress("proxy comparison skipped: wrk is not installed (apt-get install wrk)")
@@ -756,11 +760,6 @@ def transfer_comparisons(
 IDLE_CONNECTIONS = 2000
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
     """In a fresh interpreter: RSS growth per established idle client+server pair, printed."""
     import gc
@@ -793,10 +792,10 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
 
     keep = [establish() for _ in range(10)]  # warm caches, imports and free lists first
     gc.collect()
-    before = _rss_bytes()
+    before = resident.resident_bytes()
     keep += [establish() for _ in range(int(count))]
     gc.collect()
-    after = _rss_bytes()
+    after = resident.resident_bytes()
     print((after - before) / int(count))
     del keep
 
@@ -831,7 +830,8 @@ def memory_comparisons(
     credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
 ) -> Iterable[Comparison]:
     """RSS per idle established connection, cytls against ssl (ratio = cytls / ssl)."""
-    name = f"memory per idle connection ({IDLE_CONNECTIONS:,} pairs)"
+    peak = "" if resident.MEASURE == "current" else ", from peak RSS"
+    name = f"memory per idle connection ({IDLE_CONNECTIONS:,} pairs{peak})"
     if progress:
         progress(name)
     cytls_bytes = idle_connection_memory("cytls", credentials)

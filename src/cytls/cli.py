@@ -82,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--alpn", action="append", metavar="PROTOCOL", help="offer PROTOCOL")
     proxy.add_argument("--max-connections", type=int, default=10000, metavar="N")
     proxy.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="N processes sharing the port"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N processes sharing the port (SO_REUSEPORT: not on Windows, and only Linux "
+        "spreads the connections over them)",
     )
     proxy.add_argument(
         "--loop",
@@ -106,6 +111,7 @@ def _proxy(args: argparse.Namespace) -> int:
     import logging
     import shutil
     import signal
+    import socket
     import subprocess
 
     from cytls import proxy
@@ -125,6 +131,12 @@ def _proxy(args: argparse.Namespace) -> int:
         return 2
     if args.key and not args.cert:
         print("cytls proxy: --key needs --cert", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not hasattr(socket, "SO_REUSEPORT"):  # Windows
+        print(
+            "cytls proxy: --workers needs SO_REUSEPORT, which this platform lacks; run one process",
+            file=sys.stderr,
+        )
         return 2
     try:
         loop_factory = proxy.loop_factory(args.loop)

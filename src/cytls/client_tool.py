@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import queue
 import selectors
 import socket
 import sys
+import threading
 from typing import BinaryIO, TextIO
 
 from cryptography import x509
@@ -21,6 +23,7 @@ from cytls.connection import Connection, WantReadError
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
 from cytls.errors import TLSError
 from cytls.events import HandshakeComplete
+from cytls.handshake.certs import load_der_certificate
 
 CONNECT_TIMEOUT = 10.0
 
@@ -72,7 +75,7 @@ def connect(
     with sock:
         conn = Connection(context, server_hostname=servername or host)
         event = _handshake(conn, sock)
-        _describe(event, conn, stderr)
+        _describe(event, stderr)
         sock.settimeout(None)
         _relay(conn, sock, stdin, stdout)
     return 0
@@ -90,7 +93,9 @@ def _handshake(conn: Connection, sock: socket.socket) -> HandshakeComplete:
     raise TLSError("the handshake completed without reporting its parameters")
 
 
-def _describe(event: HandshakeComplete, conn: Connection, out: TextIO) -> None:
+def _describe(event: HandshakeComplete, out: TextIO) -> None:
+    """What was negotiated and the chain as sent (unverified with --insecure: any of it may
+    be unreadable)."""
     out.write(
         f"{event.version}, {event.cipher_suite}, group {event.group}, "
         f"ALPN {event.alpn_protocol or '(none)'}, SNI {event.server_name or '(none)'}\n"
@@ -99,7 +104,7 @@ def _describe(event: HandshakeComplete, conn: Connection, out: TextIO) -> None:
     for depth, der in enumerate(event.peer_certificates):
         fingerprint = hashlib.sha256(der).hexdigest()
         try:
-            certificate = x509.load_der_x509_certificate(der)
+            certificate = load_der_certificate(der)
             subject = certificate.subject.rfc4514_string()
             issuer = certificate.issuer.rfc4514_string()
             expires = certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -114,39 +119,65 @@ def _describe(event: HandshakeComplete, conn: Connection, out: TextIO) -> None:
 def _relay(conn: Connection, sock: socket.socket, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """stdin -> server, server -> stdout, until the server closes; stdin EOF sends close_notify
     and keeps reading (half-close, RFC 8446 §6.1)."""
+    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    wake, waker = socket.socketpair()
+    threading.Thread(target=_read_stdin, args=(stdin, chunks, waker), daemon=True).start()
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, "socket")
-    selector.register(stdin, selectors.EVENT_READ, "stdin")
+    selector.register(wake, selectors.EVENT_READ, "stdin")
     reading_stdin = True
-    while True:
-        for key, _ in selector.select():
-            if key.data == "stdin":
-                chunk = os.read(stdin.fileno(), 65536)
-                if chunk:
-                    conn.send(chunk)
-                else:
-                    conn.close()
-                    selector.unregister(stdin)
-                    reading_stdin = False
+    with wake, waker, selector:
+        while True:
+            for key, _ in selector.select():
+                if key.data == "stdin":
+                    wake.recv(4096)
+                    while reading_stdin and not chunks.empty():
+                        chunk = chunks.get_nowait()
+                        if chunk:
+                            conn.send(chunk)
+                        else:
+                            conn.close()
+                            selector.unregister(wake)
+                            reading_stdin = False
+                    sock.sendall(conn.data_to_send())
+                    continue
+                data = sock.recv(65536)
+                conn.receive_data(data)
                 sock.sendall(conn.data_to_send())
-                continue
-            data = sock.recv(65536)
-            conn.receive_data(data)
-            sock.sendall(conn.data_to_send())
-            while True:
-                try:
-                    plaintext = conn.recv()
-                except WantReadError:
-                    break
-                if not plaintext:  # close_notify
-                    if reading_stdin:
-                        conn.close()
-                        sock.sendall(conn.data_to_send())
+                while True:
+                    try:
+                        plaintext = conn.recv()
+                    except WantReadError:
+                        break
+                    if not plaintext:  # close_notify
+                        if reading_stdin:
+                            conn.close()
+                            sock.sendall(conn.data_to_send())
+                        return
+                    stdout.write(plaintext)
+                    stdout.flush()
+                if not data:
                     return
-                stdout.write(plaintext)
-                stdout.flush()
-            if not data:
-                return
+
+
+def _read_stdin(stdin: BinaryIO, chunks: queue.SimpleQueue[bytes], waker: socket.socket) -> None:
+    """Hand stdin to the relay chunk by chunk, b"" at EOF, each followed by a byte on ``waker``.
+
+    A thread, because select() waits only on sockets on Windows, and epoll refuses a regular
+    file (``cytls connect ... < request.txt``) on Linux.
+    """
+    while True:
+        try:
+            chunk = os.read(stdin.fileno(), 65536)
+        except OSError:
+            chunk = b""
+        chunks.put(chunk)
+        try:
+            waker.send(b"\0")
+        except OSError:  # the relay is over
+            return
+        if not chunk:
+            return
 
 
 def main_connect(

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from handshakeutil import mlkem_marks
 
 from .driver import close, drive_handshake, recv_exactly, send_all
 from .peers import (
@@ -461,7 +462,7 @@ def test_gnutls_server_echoes_a_mebibyte(pki: TestPKI) -> None:
 # --- cytls against cytls -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("group", ALL_GROUPS)
+@pytest.mark.parametrize("group", [pytest.param(g, marks=mlkem_marks(g)) for g in ALL_GROUPS])
 @pytest.mark.parametrize("suite", SUITES)
 def test_cytls_to_cytls(pki: TestPKI, suite: str, group: str) -> None:
     """No peer here speaks X25519MLKEM768 yet, so the hybrid group is checked cytls to cytls

@@ -81,6 +81,7 @@ __all__ = [
     "X509VerifyError",
     "certificate_to_dict",
     "load_cert_chain",
+    "load_der_certificate",
     "verify_client_chain",
     "verify_server_chain",
 ]
@@ -245,6 +246,33 @@ def _first_der(data: bytes) -> bytes:
     return data[: element.end]
 
 
+# What cryptography raises when a certificate's name does not decode. It decodes names only
+# when they are first read, and the exception depends on its version: ValueError ("error
+# parsing asn1 value", 50 and later), KeyError (before 50, for an attribute value whose ASN.1
+# tag is no string type) and TypeError (every version, for a BIT STRING value of an attribute
+# other than x500UniqueIdentifier). The same goes for names inside extensions.
+_UNDECODABLE = (ValueError, KeyError, TypeError)
+
+
+def load_der_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate whose subject and issuer are known to decode; ValueError if not.
+
+    A name cryptography cannot decode could be neither named in an error nor returned by
+    getpeercert(), so such a certificate is malformed here (a peer's gets bad_certificate, RFC
+    8446 §6.2), even though cryptography's verifier would accept it: OpenSSL's parser refuses
+    some of these, and ``ssl``'s getpeercert() fails on the others. Reading both names now
+    also keeps later reads from raising, with an exception that depends on the version.
+    Raises ``x509.InvalidVersion`` too, as ``load_der_x509_certificate`` does.
+    """
+    certificate = x509.load_der_x509_certificate(der)
+    for field in ("subject", "issuer"):
+        try:
+            getattr(certificate, field)
+        except _UNDECODABLE as exc:
+            raise ValueError(f"its {field} name does not decode ({exc!r})") from None
+    return certificate
+
+
 def _certificates_from_pem(data: bytes, source: str) -> list[x509.Certificate]:
     certificates = []
     for label, body, _ in _pem_blocks(data):
@@ -254,7 +282,7 @@ def _certificates_from_pem(data: bytes, source: str) -> list[x509.Certificate]:
             der = _pem_der(body)
             if label == b"TRUSTED CERTIFICATE":
                 der = _first_der(der)
-            certificates.append(x509.load_der_x509_certificate(der))
+            certificates.append(load_der_certificate(der))
         except (ValueError, binascii.Error) as exc:
             raise TLSError(
                 f"{source}: a PEM certificate could not be parsed: {exc}", reason="PEM_LIB"
@@ -270,7 +298,7 @@ def _certificates_from_der(data: bytes, source: str) -> list[x509.Certificate]:
     while offset < len(view):
         try:
             element = DerElement(view, offset)
-            certificates.append(x509.load_der_x509_certificate(view[offset : element.end]))
+            certificates.append(load_der_certificate(view[offset : element.end]))
         except ValueError as exc:
             raise TLSError(
                 f"{source}: DER certificate data could not be parsed at offset {offset}: {exc}",
@@ -560,7 +588,7 @@ class TrustStore:
             for certificate in self._certificates:
                 try:
                     names.append(certificate.subject.public_bytes())
-                except ValueError:  # a system store oddity whose name does not parse: left out
+                except _UNDECODABLE:  # one given to add() whose name does not decode: left out
                     continue
             self._subject_names = tuple(dict.fromkeys(names))
         return self._subject_names
@@ -638,7 +666,7 @@ class TrustStore:
                 if encoding != "x509_asn" or not (trust is True or server_auth in trust):
                     continue
                 try:
-                    self.add(x509.load_der_x509_certificate(data))
+                    self.add(load_der_certificate(data))
                 except ValueError:
                     continue
                 found += 1
@@ -655,7 +683,7 @@ def _lenient_certificates(data: bytes) -> list[x509.Certificate]:
             der = _pem_der(body)
             if label == b"TRUSTED CERTIFICATE":
                 der = _first_der(der)
-            certificates.append(x509.load_der_x509_certificate(der))
+            certificates.append(load_der_certificate(der))
         except (ValueError, binascii.Error):
             continue
     return certificates
@@ -690,7 +718,7 @@ def _extension(certificate: x509.Certificate, kind: type[Any]) -> Any:
         return certificate.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
         return None
-    except ValueError:  # malformed extensions: the verifier reports those
+    except _UNDECODABLE:  # malformed extensions: the verifier reports those
         return None
 
 
@@ -956,7 +984,7 @@ def _parse_chain(
     certificates = []
     for index, der in enumerate(chain):
         try:
-            certificates.append(x509.load_der_x509_certificate(bytes(der)))
+            certificates.append(load_der_certificate(bytes(der)))
         except (ValueError, x509.InvalidVersion) as exc:
             position = "leaf certificate" if index == 0 else f"certificate #{index} of the chain"
             raise _error(

@@ -27,7 +27,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
-from cytls.handshake.certs import verify_server_chain
+from cytls.handshake.certs import load_der_certificate, verify_server_chain
 from cytls.handshake.common import (
     ALERT,
     ALLOWED_IN_CERTIFICATE,
@@ -708,10 +708,11 @@ def _is_ip_address(hostname: str) -> bool:
 def _parse_leaf(der: bytes) -> x509.Certificate:
     """The unverified leaf (verify_mode CERT_NONE): only its key is used, for CertificateVerify.
 
-    cryptography parses lazily, so the key is decoded here, where a failure can be named.
+    cryptography parses lazily, so the names and the key are decoded here, where a failure can
+    be named.
     """
     try:
-        certificate = x509.load_der_x509_certificate(der)
+        certificate = load_der_certificate(der)
     except (ValueError, x509.InvalidVersion) as exc:
         raise ProtocolError(
             ALERT.bad_certificate, f"the server's certificate is malformed: {exc}"

@@ -228,8 +228,19 @@ class TLSSocket(socket.socket):
             if self._conn is not None:
                 self._outgoing += self._conn.data_to_send()
             if self._outgoing:
-                sent = socket.socket.send(self, self._outgoing, _DONTWAIT)
-                del self._outgoing[:sent]
+                del self._outgoing[: self._send_without_blocking(self._outgoing)]
+
+    def _send_without_blocking(self, data: bytearray) -> int:
+        """One send() that takes what fits now, whatever the timeout: with MSG_DONTWAIT, or,
+        where there is none (Windows), with the socket non-blocking for that one call."""
+        if _DONTWAIT:
+            return socket.socket.send(self, data, _DONTWAIT)
+        timeout = socket.socket.gettimeout(self)
+        socket.socket.settimeout(self, 0.0)
+        try:
+            return socket.socket.send(self, data)
+        finally:
+            socket.socket.settimeout(self, timeout)
 
     def _read_more(self, conn: Connection, *, exact: bool = False) -> None:
         """One read from the socket into the connection (b"" at EOF); flushes any reply."""
