@@ -228,6 +228,23 @@ def test_cibuildwheel_builds_exactly_the_intended_wheels(platform: str) -> None:
 
 
 @needs_source_tree
+def test_the_workflows_pass_actionlint() -> None:
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    if not workflows:
+        pytest.skip("needs a checkout: the sdist carries no workflows")
+    # The venv's scripts first: .ci/run calls .venv/bin/python without activating the venv.
+    search = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
+    actionlint = shutil.which("actionlint", path=search)
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (the test extra has it on Linux x86_64)")
+    assert {path.name for path in workflows} == {"ci.yml", "wheels.yml"}
+    out = subprocess.run(
+        [actionlint, *map(str, workflows)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@needs_source_tree
 def test_the_workflows_test_the_pythons_the_package_claims() -> None:
     ci_yml = ROOT / ".github" / "workflows" / "ci.yml"
     if not ci_yml.is_file():
