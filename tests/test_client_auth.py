@@ -258,6 +258,20 @@ def test_cert_none_asks_for_nothing() -> None:
     assert server.peer_certificates == ()
 
 
+def with_entry_extension(ext_type: int) -> Any:
+    """A rewrite of the client's Certificate giving every entry an empty ``ext_type``."""
+    return rewrite_body(
+        H.certificate,
+        lambda body: Certificate(
+            b"",
+            [
+                CertificateEntry(entry.cert_data, [(ext_type, b"")])
+                for entry in Certificate.parse(body).entries
+            ],
+        ).serialize(),
+    )
+
+
 def client_flight_to_server(
     client_ctx: cytls.TLSContext, server_ctx: cytls.TLSContext
 ) -> tuple[cytls.Connection, cytls.Connection, bytes]:
@@ -370,30 +384,12 @@ def test_certificate_verify_with_a_scheme_not_offered() -> None:
             id="certificate_with_a_context",
         ),
         pytest.param(
-            rewrite_body(
-                H.certificate,
-                lambda body: Certificate(
-                    b"",
-                    [
-                        CertificateEntry(entry.cert_data, [(E.signed_certificate_timestamp, b"")])
-                        for entry in Certificate.parse(body).entries
-                    ],
-                ).serialize(),
-            ),
+            with_entry_extension(E.signed_certificate_timestamp),
             A.unsupported_extension,
             id="unrequested_entry_extension",
         ),
         pytest.param(
-            rewrite_body(
-                H.certificate,
-                lambda body: Certificate(
-                    b"",
-                    [
-                        CertificateEntry(entry.cert_data, [(E.key_share, b"")])
-                        for entry in Certificate.parse(body).entries
-                    ],
-                ).serialize(),
-            ),
+            with_entry_extension(E.key_share),
             A.illegal_parameter,
             id="entry_extension_not_allowed_in_certificate",
         ),
