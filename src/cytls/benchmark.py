@@ -257,8 +257,11 @@ def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
     return handshake
 
 
-def _cytls_handshake_once(client_context: Any, server_context: Any, session: Any = None) -> Any:
-    """Client and server Connections through one handshake and the server's tickets."""
+def _cytls_handshake_once(
+    client_context: Any, server_context: Any, session: Any = None
+) -> tuple[Any, Any]:
+    """Client and server Connections through one handshake and the server's tickets (fed to
+    the client only if there are any: ``receive_data(b"")`` would mean EOF)."""
     from cytls.connection import Connection
 
     client = Connection(client_context, server_hostname="localhost", session=session)
@@ -273,7 +276,7 @@ def _cytls_handshake_once(client_context: Any, server_context: Any, session: Any
         raise AssertionError("cytls handshake did not complete in one round trip")
     if session is not None and not (client.session_reused and server.session_reused):
         raise AssertionError("cytls did not resume the session")
-    return client
+    return client, server
 
 
 def cytls_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
@@ -281,7 +284,7 @@ def cytls_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
     the client taking it in; the same as :func:`ssl_resumed_handshake`."""
     _, client_context, server_context = make_contexts("cytls", credentials)
     server_context.num_tickets = 1
-    session = _cytls_handshake_once(client_context, server_context).session
+    session = _cytls_handshake_once(client_context, server_context)[0].session
 
     def handshake() -> None:
         _cytls_handshake_once(client_context, server_context, session)
@@ -675,16 +678,7 @@ def connection_transfer(
 
     ``send``, ``data_to_send``, ``receive_data``, then ``recv_into`` a preallocated buffer.
     """
-    from cytls.connection import Connection
-
-    client = Connection(client_context, server_hostname="localhost")
-    server = Connection(server_context, server_side=True)
-    server.receive_data(client.data_to_send())
-    client.receive_data(server.data_to_send())
-    server.receive_data(client.data_to_send())
-    client.receive_data(server.data_to_send())
-    if not (client.handshake_complete and server.handshake_complete):
-        raise AssertionError("cytls Connection handshake did not complete")
+    client, server = _cytls_handshake_once(client_context, server_context)
     if suite_name(client) != expected_suite or suite_name(server) != expected_suite:
         raise AssertionError(f"cytls Connection negotiated {client.cipher()}")
     data = os.urandom(size)
@@ -771,17 +765,9 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
     )
     module, client_context, server_context = make_contexts(implementation, credentials)
     if implementation == "cytls":
-        from cytls.connection import Connection
 
         def establish() -> object:
-            client = Connection(client_context, server_hostname="localhost")
-            server = Connection(server_context, server_side=True)
-            server.receive_data(client.data_to_send())
-            client.receive_data(server.data_to_send())
-            server.receive_data(client.data_to_send())
-            client.receive_data(server.data_to_send())
-            if not (client.handshake_complete and server.handshake_complete):
-                raise AssertionError("cytls Connection handshake did not complete")
+            client, server = _cytls_handshake_once(client_context, server_context)
             if suite_name(client) != SSL_SUITE or client.data_to_send() or server.data_to_send():
                 raise AssertionError(f"cytls negotiated {client.cipher()} or left bytes")
             return client, server
