@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
+from cytls.context import OP_ALLOW_NO_DHE_KEX
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.certs import load_der_certificate, verify_server_chain
@@ -37,6 +38,8 @@ from cytls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
     KNOWN_EXTENSIONS,
+    PSK_DHE_KE,
+    PSK_KE,
     TLS12,
     TLS13,
     Handshake,
@@ -73,7 +76,6 @@ from cytls.wire.messages import (
 
 E = ExtensionType
 H = HandshakeType
-PSK_KE, PSK_DHE_KE = 0, 1
 # 2^14 bytes on the wire, with the content type byte and the 16-byte AEAD tag.
 EARLY_DATA_RECORD_LIMIT = (1 << 14) - 17
 MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
@@ -232,8 +234,6 @@ class ClientHandshake(Handshake):
 
     def _psk_modes(self) -> list[int]:
         """psk_dhe_ke always; psk_ke too with OP_ALLOW_NO_DHE_KEX (RFC 8446 §4.2.9)."""
-        from cytls.context import OP_ALLOW_NO_DHE_KEX
-
         return [PSK_DHE_KE, PSK_KE] if self.context.options & OP_ALLOW_NO_DHE_KEX else [PSK_DHE_KE]
 
     def _send_client_hello(self) -> bytes:

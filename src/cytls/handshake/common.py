@@ -44,6 +44,9 @@ TLS12 = 0x0303
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
+# PskKeyExchangeMode (RFC 8446 §4.2.9): the PSK alone, or the PSK with a fresh (EC)DHE.
+PSK_KE, PSK_DHE_KE = 0, 1
+
 MAX_HANDSHAKE_MESSAGE = 1 << 16  # certificates chains beyond this are not worth buffering
 
 ALERT = AlertDescription

@@ -23,11 +23,12 @@ import ssl
 from dataclasses import dataclass
 
 from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
+from cytls.context import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.client_auth import ClientAuthExchange
-from cytls.handshake.common import ALERT, TLS13, Handshake, require
+from cytls.handshake.common import ALERT, PSK_DHE_KE, PSK_KE, TLS13, Handshake, require
 from cytls.handshake.keyschedule import (
     SUITES,
     KeySchedule,
@@ -62,7 +63,6 @@ NOT_IN_CLIENT_HELLO = frozenset({E.oid_filters})
 # Rejected 0-RTT data we drop before failing, at least (OpenSSL's default recv_max_early_data);
 # max_early_data_size if it is larger, since our tickets let clients send that much.
 MAX_REJECTED_EARLY_DATA = 16384
-PSK_KE, PSK_DHE_KE = 0, 1
 # PSK identities we try to open; the rest of a long list is ignored (§4.2.11 lets us choose).
 MAX_PSK_IDENTITIES = 4
 
@@ -148,8 +148,6 @@ class ServerHandshake(Handshake):
             return None
         identities, binders = ext.decode_pre_shared_key_client(data)
         modes = ext.decode_psk_key_exchange_modes(modes_data)
-        from cytls.context import OP_ALLOW_NO_DHE_KEX
-
         if PSK_KE in modes and self.context.options & OP_ALLOW_NO_DHE_KEX:
             mode = PSK_KE
         elif PSK_DHE_KE in modes and find_extension(hello.extensions, E.key_share) is not None:
@@ -202,8 +200,6 @@ class ServerHandshake(Handshake):
         """Accept 0-RTT (read it under the client early traffic key) or skip it (§4.2.10)."""
         if find_extension(hello.extensions, E.early_data) is None:
             return
-        from cytls.context import EARLY_DATA_AGE_WINDOW
-
         context = self.context
         accept = (
             resumption is not None
