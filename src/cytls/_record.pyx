@@ -23,6 +23,7 @@ Shaped for what comes later, without implementing it now:
   is passed to ``seal``/``open`` explicitly rather than read from the state.
 """
 
+cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
@@ -217,25 +218,32 @@ cdef inline void write_header(unsigned char *p, int content_type, int version,
     p[4] = <unsigned char>length
 
 
+@cython.no_gc
+@cython.final
 cdef class _Window:
     """A reusable buffer-protocol view of record-layer memory, handed to the AEAD calls.
 
     A memoryview per call would be two allocations (and GC-tracked objects) per record; a
-    window is pointed at the next span instead. It is only exported for the duration of one
-    ``encrypt_into``/``decrypt_into`` call, which releases it before returning.
+    window is pointed at the next span instead. Pointing it grants one export: the
+    ``encrypt_into``/``decrypt_into`` call that gets the buffer releases it before returning,
+    and the release unpoints the window, so a window that escaped (it is a Python object) can
+    never be read or written through again once the memory behind it is reused or freed.
     """
 
-    cdef char *ptr
+    cdef char *ptr               # NULL: not pointed at anything, so it cannot be exported
     cdef Py_ssize_t length
     cdef bint writable
 
     def __getbuffer__(self, Py_buffer *view, int flags):
+        if self.ptr == NULL:
+            raise BufferError("this record-layer window is not pointed at any memory")
         if (flags & PyBUF_WRITABLE) and not self.writable:
             raise BufferError("this record-layer window is read-only")
         PyBuffer_FillInfo(view, self, self.ptr, self.length, not self.writable, flags)
 
     def __releasebuffer__(self, Py_buffer *view):
-        pass
+        self.ptr = NULL
+        self.length = 0
 
 
 cdef inline _Window point(_Window window, const unsigned char *p, Py_ssize_t n):
@@ -250,10 +258,20 @@ cdef inline object _error(alert, str message):
 
 # --- one direction's protection -----------------------------------------------------------------
 
+@cython.no_gc
+@cython.final
 cdef class _CipherState:
     """One traffic key: its AEAD object, static IV and sequence number (RFC 8446 §5.3).
 
     The AEAD object and its bound methods are made once per key, never per record.
+
+    A direction without a key is not ``None`` but ``_UNPROTECTED``, a state whose suite is 0
+    (TLS_NULL_WITH_NULL_NULL, the initial state of RFC 5246 §6.1) and ``protected`` false.
+    Cython does no None check on typed attributes, so a ``None`` state read by mistake was a
+    NULL-offset read that crashed some interpreter builds (issue 11); every state object has
+    its buffers, and only a protected one has an AEAD. ``no_gc``: a state references nothing
+    that can lead back to it, so it takes no part in cycles, and the cycle collector can never
+    clear its attributes to ``None`` behind the record layer's back.
     """
 
     cdef object aead
@@ -267,33 +285,16 @@ cdef class _CipherState:
     cdef uint64_t seq
     cdef bint exhausted           # every sequence number has been used: no wrap (RFC 8446 §5.3)
     cdef bint allow_application_data
-    cdef readonly int suite
+    cdef readonly int suite       # 0: no protection
+    cdef readonly bint protected
 
-    def __cinit__(self, int suite, key, iv):
-        cdef const unsigned char[::1] iv_bytes
-        try:
-            aead_class, key_length = _SUITES[suite]
-        except KeyError:
-            raise ValueError(f"unsupported TLS 1.3 cipher suite 0x{suite:04x}") from None
-        key = bytes(key)
-        iv_bytes = bytes(iv)
-        if len(key) != key_length:
-            raise ValueError(
-                f"cipher suite 0x{suite:04x} needs a {key_length}-byte key, got {len(key)} bytes")
-        if iv_bytes.shape[0] != IV_LEN:
-            raise ValueError(f"the IV must be {IV_LEN} bytes, got {iv_bytes.shape[0]}")
-        self.suite = suite
-        self.aead = aead_class(key)
-        self.encrypt_into = self.aead.encrypt_into
-        self.decrypt_into = self.aead.decrypt_into
+    def __cinit__(self):
+        """An unprotected state; ``_keyed_state`` gives it a key."""
         self.nonce = bytearray(IV_LEN)
         self.aad = bytearray(HDR)
         self.source = _Window()
         self.target = _Window()
         self.target.writable = True
-        memcpy(self.iv, &iv_bytes[0], IV_LEN)
-        self.seq = 0
-        self.exhausted = False
         self.allow_application_data = True
 
     def __dealloc__(self):
@@ -302,6 +303,8 @@ cdef class _CipherState:
             memset(PyByteArray_AS_STRING(self.nonce), 0, IV_LEN)   # iv XOR seq reveals the IV
 
     def __repr__(self):
+        if not self.protected:
+            return "<_CipherState unprotected>"
         return f"<_CipherState suite=0x{self.suite:04x}>"   # never the key or IV
 
     cdef inline void _make_nonce(self, uint64_t seq) noexcept:
@@ -357,12 +360,49 @@ cdef class _CipherState:
         return 0
 
 
+cdef _CipherState _keyed_state(int suite, key, iv):
+    """A protected state for ``suite`` with this traffic key and IV (RFC 8446 §7.3)."""
+    cdef const unsigned char[::1] iv_bytes
+    cdef _CipherState state
+    try:
+        aead_class, key_length = _SUITES[suite]
+    except KeyError:
+        raise ValueError(f"unsupported TLS 1.3 cipher suite 0x{suite:04x}") from None
+    key = bytes(key)
+    iv_bytes = bytes(iv)
+    if len(key) != key_length:
+        raise ValueError(
+            f"cipher suite 0x{suite:04x} needs a {key_length}-byte key, got {len(key)} bytes")
+    if iv_bytes.shape[0] != IV_LEN:
+        raise ValueError(f"the IV must be {IV_LEN} bytes, got {iv_bytes.shape[0]}")
+    state = _CipherState()
+    state.aead = aead_class(key)
+    state.encrypt_into = state.aead.encrypt_into
+    state.decrypt_into = state.aead.decrypt_into
+    memcpy(state.iv, &iv_bytes[0], IV_LEN)
+    state.suite = suite
+    state.protected = True
+    return state
+
+
+# Shared by every direction that has no key: it is never sealed or opened with (only protected
+# states reach seal/open and take sequence numbers), so sharing it costs an unkeyed connection
+# nothing.
+cdef _CipherState _UNPROTECTED = _CipherState()
+
+
 # --- the record layer ---------------------------------------------------------------------------
 
+@cython.no_gc_clear
 cdef class RecordLayer:
-    """Both directions of one connection's record protection. See the module docstring."""
+    """Both directions of one connection's record protection. See the module docstring.
 
-    cdef _CipherState _write_state        # None: unprotected
+    ``no_gc_clear``: a padding policy or a stored exception can put a record layer in a
+    reference cycle; when the collector breaks it, it clears the other objects in the cycle,
+    never this one's key states, which the code relies on never being ``None``.
+    """
+
+    cdef _CipherState _write_state        # never None: _UNPROTECTED until a key is set
     cdef _CipherState _read_state
     cdef public int legacy_version
     cdef public object padding_policy
@@ -383,6 +423,8 @@ cdef class RecordLayer:
     cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
 
     def __cinit__(self):
+        self._write_state = _UNPROTECTED
+        self._read_state = _UNPROTECTED
         self.legacy_version = 0x0303
         self.padding_policy = None
         self.allow_plaintext_alerts = False
@@ -402,7 +444,7 @@ cdef class RecordLayer:
     # --- keys -----------------------------------------------------------------------------------
 
     def set_write_key(self, int cipher_suite, key, iv):
-        cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+        cdef _CipherState state = _keyed_state(cipher_suite, key, iv)
         self._claim(WRITING)
         try:
             self._check_writable()
@@ -417,12 +459,12 @@ cdef class RecordLayer:
         try:
             self._check_writable()
             self._seal_pending()
-            self._write_state = None
+            self._write_state = _UNPROTECTED
         finally:
             self._busy &= ~WRITING
 
     def set_read_key(self, int cipher_suite, key, iv, *, bint allow_application_data=True):
-        cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+        cdef _CipherState state = _keyed_state(cipher_suite, key, iv)
         self._claim(READING)
         try:
             self._check_readable()
@@ -433,11 +475,11 @@ cdef class RecordLayer:
 
     @property
     def write_protected(self):
-        return self._write_state is not None
+        return self._write_state.protected
 
     @property
     def read_protected(self):
-        return self._read_state is not None
+        return self._read_state.protected
 
     @property
     def write_sequence_number(self):
@@ -538,7 +580,7 @@ cdef class RecordLayer:
         if n == 0 and content_type != CT_APPLICATION_DATA:
             raise ValueError("zero-length handshake, alert or change_cipher_spec records must "
                              "not be sent (RFC 8446 §5.1)")
-        if self._write_state is None or content_type == CT_CHANGE_CIPHER_SPEC:
+        if not self._write_state.protected or content_type == CT_CHANGE_CIPHER_SPEC:
             # change_cipher_spec is never protected in TLS 1.3 (RFC 8446 §5).
             if content_type == CT_APPLICATION_DATA:
                 raise ValueError("application data cannot be sent before a write key is set")
@@ -618,7 +660,11 @@ cdef class RecordLayer:
         return paddings
 
     cdef int _emit(self, unsigned char *dst) except -1:
-        """Copy the staged output to ``dst``, encrypting the records that await it."""
+        """Copy the staged output to ``dst``, encrypting the records that await it.
+
+        Records awaiting encryption were staged under the current write key: every key change
+        seals the pending records first (``_seal_pending``).
+        """
         cdef unsigned char *src = self._out.data + self._out.start
         cdef Py_ssize_t end = buf_len(&self._out)
         cdef Py_ssize_t pos = self._seal_from - self._out.start
@@ -626,7 +672,7 @@ cdef class RecordLayer:
         cdef uint64_t seq = self._pending_seq
         cdef _CipherState state = self._write_state
         cdef unsigned char *aad = <unsigned char *>PyByteArray_AS_STRING(state.aad)
-        memcpy(dst, src, pos)
+        memcpy(dst, src, pos)         # unprotected records, and records sealed before a key change
         while pos < end:
             length = record_length(src + pos)
             memcpy(dst + pos, src + pos, HDR)
@@ -762,7 +808,7 @@ cdef class RecordLayer:
         cdef Py_ssize_t pos = 0
         cdef Py_ssize_t length
         cdef const unsigned char *record
-        cdef bint protected = self._read_state is not None
+        cdef bint protected = self._read_state.protected
         cdef bint reserved = False
         while n - pos >= HDR:
             record = data + pos
@@ -830,7 +876,7 @@ cdef class RecordLayer:
         if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, f"unknown record content type {content_type}")
         if content_type == CT_APPLICATION_DATA and (
-                self._read_state is not None or self._early_data_to_skip):
+                self._read_state.protected or self._early_data_to_skip):
             if length > self._read_limit + MAX_EXPANSION:
                 raise _error(_RECORD_OVERFLOW,
                              f"protected record of {length} bytes exceeds the limit of "
@@ -895,7 +941,7 @@ cdef class RecordLayer:
     cdef int _take_plaintext(self, const unsigned char *record, Py_ssize_t length) except -1:
         """An unprotected record: only handshake, alert or change_cipher_spec (RFC 8446 §5)."""
         cdef int content_type = record[0]
-        cdef bint protected = self._read_state is not None
+        cdef bint protected = self._read_state.protected
         if content_type == CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, "application data before any read key is set")
         if content_type == CT_CHANGE_CIPHER_SPEC:
@@ -961,7 +1007,7 @@ cdef class RecordLayer:
 # --- helpers ------------------------------------------------------------------------------------
 
 cdef uint64_t _check_sequence_number(_CipherState state, object value) except? 0:
-    if state is None:
+    if not state.protected:
         raise ValueError("no key is set in that direction")
     if not 0 <= value < 2 ** 64:
         raise ValueError("a sequence number is a 64-bit unsigned integer")
@@ -969,7 +1015,7 @@ cdef uint64_t _check_sequence_number(_CipherState state, object value) except? 0
 
 
 cdef object _sequence_number(_CipherState state):
-    if state is None:
+    if not state.protected:
         return 0
     if state.exhausted:
         return 2 ** 64
@@ -995,7 +1041,7 @@ cdef str _type_name(int content_type):
 
 
 def aead_seal(int cipher_suite, key, iv, uint64_t sequence_number, aad, plaintext):
-    cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+    cdef _CipherState state = _keyed_state(cipher_suite, key, iv)
     cdef const unsigned char[::1] data = bytes(plaintext)
     cdef Py_ssize_t n = data.shape[0]
     result = PyBytes_FromStringAndSize(NULL, n + TAG)
@@ -1005,7 +1051,7 @@ def aead_seal(int cipher_suite, key, iv, uint64_t sequence_number, aad, plaintex
 
 
 def aead_open(int cipher_suite, key, iv, uint64_t sequence_number, aad, ciphertext):
-    cdef _CipherState state = _CipherState(cipher_suite, key, iv)
+    cdef _CipherState state = _keyed_state(cipher_suite, key, iv)
     cdef const unsigned char[::1] data = bytes(ciphertext)
     cdef Py_ssize_t n = data.shape[0]
     if n < TAG:
