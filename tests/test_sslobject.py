@@ -13,6 +13,7 @@ from typing import Any
 import pki
 import pytest
 from handshakeutil import (
+    SSL_READS_TRUNCATION_AS_CLOSE,
     client_context,
     client_credentials,
     credentials,
@@ -254,7 +255,9 @@ def test_unwrap_and_clean_shutdown(pair: str) -> None:
 
 
 @pytest.mark.parametrize("pair", PAIRS)
-def test_eof_without_close_notify_is_truncation(pair: str) -> None:
+def test_eof_without_close_notify_is_truncation(pair: str, request: pytest.FixtureRequest) -> None:
+    if pair.startswith("ssl"):
+        request.applymarker(SSL_READS_TRUNCATION_AS_CLOSE)
     client, server = connected(pair)
     server.obj.write(b"partial")
     server.send_to(client)

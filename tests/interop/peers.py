@@ -1003,6 +1003,20 @@ def parse_curl(stderr: str) -> CurlSummary:
 _SSL_CURVES = {"x25519": "X25519", "secp256r1": "prime256v1", "secp384r1": "secp384r1"}
 
 
+def _restrict_ssl_group(context: ssl.SSLContext, group: str) -> None:
+    """Make an ``ssl`` context use ``group`` alone, where its ``set_ecdh_curve`` can.
+
+    Older CPython builds (Debian's 3.11.2, for one) set the curve through OpenSSL's EC_KEY API,
+    which knows no X25519 (python/cpython#77063) and raises. X25519 is OpenSSL's first default
+    group, so leaving the defaults negotiates it all the same with a peer that offers it, which
+    the tests check from the cytls side."""
+    try:
+        context.set_ecdh_curve(_SSL_CURVES[group])
+    except ssl.SSLError:
+        if group != "x25519":
+            raise
+
+
 def ssl_server_context(
     certkey: CertKey, *, alpn: Sequence[str] | None = None, group: str | None = None
 ) -> ssl.SSLContext:
@@ -1014,7 +1028,7 @@ def ssl_server_context(
     if alpn:
         context.set_alpn_protocols(list(alpn))
     if group:
-        context.set_ecdh_curve(_SSL_CURVES[group])
+        _restrict_ssl_group(context, group)
     return context
 
 
@@ -1029,7 +1043,7 @@ def ssl_client_context(
     if alpn:
         context.set_alpn_protocols(list(alpn))
     if group:
-        context.set_ecdh_curve(_SSL_CURVES[group])
+        _restrict_ssl_group(context, group)
     return context
 
 
