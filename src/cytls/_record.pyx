@@ -94,6 +94,37 @@ _RECORD_OVERFLOW = AlertDescription.record_overflow
 # block_give never call into Python, so the GIL makes each of them atomic (the module is not
 # declared free-threading compatible, so the GIL stays on).
 
+cdef extern from *:
+    """
+    /* A block parked in the cache is not in use, though not freed: the sanitizer build and
+       valgrind are told so, and report a use of it as they would a use after free. */
+    #if defined(__SANITIZE_ADDRESS__)
+    #  define CYTLS_ASAN 1
+    #elif defined(__has_feature)
+    #  if __has_feature(address_sanitizer)
+    #    define CYTLS_ASAN 1
+    #  endif
+    #endif
+    #if defined(CYTLS_ASAN)
+    #  include <sanitizer/asan_interface.h>
+    #  define cytls_park(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+    #  define cytls_unpark(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+    #elif defined(__has_include)
+    #  if __has_include(<valgrind/memcheck.h>)
+    #    include <valgrind/memcheck.h>
+    #    define cytls_park(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+    #    define cytls_unpark(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+    #  endif
+    #endif
+    #if !defined(cytls_park)
+    #  define cytls_park(p, n) ((void)(p), (void)(n))
+    #  define cytls_unpark(p, n) ((void)(p), (void)(n))
+    #endif
+    """
+    void cytls_park(void *block, size_t size) noexcept nogil
+    void cytls_unpark(void *block, size_t size) noexcept nogil
+
+
 cdef enum:
     CACHE_SLOTS = 8
     CACHE_MIN_BLOCK = 4096            # smaller blocks: malloc's own caches are fast enough
@@ -119,6 +150,7 @@ cdef unsigned char *block_take(Py_ssize_t need, Py_ssize_t *size) except NULL:
             size[0] = _cache_size[best]
             _cache_block[best] = NULL
             _cache_bytes -= size[0]
+            cytls_unpark(block, size[0])
             return block
     block = <unsigned char *>malloc(need)
     if block == NULL:
@@ -136,6 +168,7 @@ cdef void block_give(unsigned char *block, Py_ssize_t size) noexcept:
     if CACHE_MIN_BLOCK <= size and _cache_bytes + size <= CACHE_MAX_BYTES:
         for i in range(CACHE_SLOTS):
             if _cache_block[i] == NULL:
+                cytls_park(block, size)
                 _cache_block[i] = block
                 _cache_size[i] = size
                 _cache_bytes += size
