@@ -74,3 +74,7 @@ def test_connection_seeds_complete_the_handshake(name: str) -> None:
         for op, payload in fu.frames(data[1:]):
             script.apply(op, payload)
         assert victim.handshake_complete, path.name
+        if path.name in ("resume", "early"):
+            assert victim.session_reused, path.name
+        if path.name == "early" or (path.name == "resume" and name == "fuzz_client_flight"):
+            assert victim.early_data_accepted, path.name

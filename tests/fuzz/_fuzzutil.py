@@ -217,8 +217,9 @@ def client_context(mode: int) -> Any:
     return context
 
 
-def fixed_session(context: Any, suite: int = 0x1301, psk: bytes = PSK) -> Any:
-    """A session whose ticket the fixed ticket key opens (sealed with a fixed nonce)."""
+def fixed_session(context: Any, suite: int = 0x1302, psk: bytes = PSK) -> Any:
+    """A session whose ticket the fixed ticket key opens (sealed with a fixed nonce); its suite
+    is the one cytls servers pick by default, so that the PSK's hash matches and it resumes."""
     from cytls.handshake.tickets import TicketState
     from cytls.session import Session
 
@@ -263,11 +264,22 @@ def seal_ticket(plaintext: bytes, nonce: bytes = bytes(12)) -> bytes:
     return name + nonce + AESGCM(TICKET_KEY).encrypt(nonce, plaintext, name)
 
 
+def fresh(context: Any) -> None:
+    """Make a cached context forget what earlier runs left in it, so that every run is the
+    same: the tickets used for 0-RTT (its strike register would refuse them as replays) and
+    the verdicts on certificate chains (a cached one would skip the verification)."""
+    context._strike_register = None
+    context.trust_store._verified.clear()
+
+
 def server_connection(mode: int) -> Any:
+    """A fresh server (its cached context made :func:`fresh`)."""
     import cytls
 
+    context = server_context(mode)
+    fresh(context)
     return cytls.Connection(
-        server_context(mode), server_side=True, environment=deterministic_environment(b"server")
+        context, server_side=True, environment=deterministic_environment(b"server")
     )
 
 
@@ -275,6 +287,7 @@ def client_connection(mode: int) -> Any:
     import cytls
 
     context = client_context(mode)
+    fresh(context)
     session = client_session(mode) if mode == 2 else None
     return cytls.Connection(
         context,
