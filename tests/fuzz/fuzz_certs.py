@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz certificate chain parsing and verification: what a peer's Certificate message reaches.
 
 Input: one mode byte, then a Certificate message body (request context, then entries of

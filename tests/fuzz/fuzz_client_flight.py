@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz a client Connection with the server's side of the handshake (and what follows it).
 
 Input: one mode byte (``_fuzzutil.client_context``: default, CERT_NONE, resuming a fixed

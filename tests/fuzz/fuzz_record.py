@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz the record layer's input side: ``RecordLayer.receive_data``, ``next_record`` and
 ``read`` in every key state.
 

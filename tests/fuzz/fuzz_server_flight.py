@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz a server Connection with any first flight (any ClientHello) and the rest of the
 client's side of the handshake.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz server-side ticket opening (``handshake/tickets.py``) and what the server does with
 the state inside.
 
