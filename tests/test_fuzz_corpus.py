@@ -12,6 +12,7 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def harness(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-def inputs() -> list[pytest.param]:  # type: ignore[valid-type]
+def inputs() -> list[Any]:
     params = []
     for name in HARNESSES:
         for kind in ("corpus", "regressions"):
