@@ -823,6 +823,36 @@ def test_malformed_certificate(world: World, position: int) -> None:
     assert ("leaf certificate" if position == 0 else "certificate #1") in str(info.value)
 
 
+# The DER of the authorityKeyIdentifier and subjectKeyIdentifier OIDs (RFC 5280 §4.2.1.1-2).
+AKI_OID = b"\x06\x03\x55\x1d\x23"
+SKI_OID = b"\x06\x03\x55\x1d\x0e"
+
+
+@pytest.mark.parametrize("purpose", ["server", "client"])
+def test_duplicate_extension(world: World, purpose: str) -> None:
+    """An intermediate whose authorityKeyIdentifier is relabelled subjectKeyIdentifier (so
+    that one appears twice, RFC 5280 §4.2), re-signed: cryptography parses it, but raises
+    DuplicateExtension on the first read of any extension. It is a malformed certificate,
+    bad_certificate, not an uncaught DuplicateExtension out of the diagnosis (found by
+    tests/fuzz/fuzz_certs.py, tests/fuzz/regressions/fuzz_certs/)."""
+    inter = x509.load_der_x509_certificate(
+        pki.resigned(world.inter[0], world.root[1], AKI_OID, SKI_OID)
+    )
+    with pytest.raises(x509.DuplicateExtension):
+        inter.extensions  # noqa: B018
+    leaf = pki.make_leaf(world.inter, names=["localhost"], eku="serverAuth|clientAuth")
+    chain = pki.der(leaf[0], inter)
+    with pytest.raises(CertificateError) as info:
+        if purpose == "server":
+            verify_server_chain(
+                chain, store_of(world.root[0]), hostname="localhost", check_hostname=True
+            )
+        else:
+            verify_client_chain(chain, store_of(world.root[0]))
+    assert info.value.alert == A.bad_certificate
+    assert "certificate #1 of the chain is malformed" in str(info.value)
+
+
 def test_error_pickles(world: World) -> None:
     with pytest.raises(CertificateError) as info:
         verify_server_chain(

@@ -4,6 +4,8 @@ tests/test_resumption.py has the fallbacks and aborts, tests/interop the real pe
 
 from __future__ import annotations
 
+import dataclasses
+
 import pki
 import pytest
 
@@ -176,6 +178,23 @@ def test_tickets_open_only_under_their_keys() -> None:
         assert keys.open(bytes(tampered)) is None
     assert keys.open(ticket[:20]) is None
     assert "k" * 32 not in repr(state())
+
+
+def test_a_ticket_state_without_a_psk_is_no_ticket(identity: tuple[str, str, str]) -> None:
+    """A state with an empty PSK (this version never seals one; it takes the ticket key to)
+    is no ticket of ours: a full handshake, not a ValueError out of the server's key schedule
+    (found by tests/fuzz/fuzz_tickets.py, tests/fuzz/regressions/fuzz_tickets/)."""
+    client_context, server_context = contexts(identity)
+    client, _ = handshake(client_context, server_context)
+    assert client.session is not None
+    keys = server_context.ticket_keys
+    issued = keys.open(client.session.ticket)
+    assert issued is not None
+    ticket = keys.seal(dataclasses.replace(issued, psk=b""))
+    assert keys.open(ticket) is None
+    session = dataclasses.replace(client.session, ticket=ticket)  # the client's PSK is intact
+    client, server = handshake(client_context, server_context, session=session)
+    assert not client.session_reused and not server.session_reused
 
 
 def test_strike_register() -> None:

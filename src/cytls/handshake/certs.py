@@ -718,7 +718,10 @@ def _extension(certificate: x509.Certificate, kind: type[Any]) -> Any:
         return certificate.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
         return None
-    except _UNDECODABLE:  # malformed extensions: the verifier reports those
+    # Malformed extensions, the verifier reports those. cryptography parses every extension
+    # on first access and raises DuplicateExtension (not a ValueError) for one that appears
+    # twice (RFC 5280 §4.2), whatever extension was asked for.
+    except (*_UNDECODABLE, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
         return None
 
 
@@ -1424,6 +1427,25 @@ def _from_message(detail: str, leaf: x509.Certificate) -> CertificateError:
     )
 
 
+def _duplicate_extension(certificates: list[x509.Certificate]) -> CertificateError | None:
+    """bad_certificate for a certificate with an extension that appears twice (RFC 5280
+    §4.2): it is malformed, and none of its extensions can be read to diagnose further."""
+    for index, certificate in enumerate(certificates):
+        try:
+            certificate.extensions  # noqa: B018 - parsed on first access
+        except x509.DuplicateExtension as exc:
+            position = "leaf certificate" if index == 0 else f"certificate #{index} of the chain"
+            return _error(
+                V.UNSPECIFIED,
+                f"the {position} is malformed: {exc} (RFC 5280 §4.2)",
+                alert=A.bad_certificate,
+                verify_message="malformed certificate",
+            )
+        except (*_UNDECODABLE, x509.UnsupportedGeneralNameType):
+            continue  # diagnosed below
+    return None
+
+
 def _diagnose(
     certificates: list[x509.Certificate],
     store: TrustStore,
@@ -1440,6 +1462,9 @@ def _diagnose(
     an unknown CA is reported as the unknown CA, and an expired certificate for the wrong name
     as the wrong name, as the ``ssl`` module does.
     """
+    problem = _duplicate_extension(certificates)
+    if problem is not None:
+        return problem
     path, problem = _build_path(certificates, store, when)
     if problem is None:
         problem = _check_extensions(path, purpose)

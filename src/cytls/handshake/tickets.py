@@ -88,7 +88,8 @@ class TicketState:
     @classmethod
     def parse(cls, data: bytes) -> TicketState | None:
         """None for anything but a state this version wrote (an old format after an
-        upgrade, say): such a ticket is ignored, never an error."""
+        upgrade, say): such a ticket is ignored, never an error. That includes a state with
+        an empty PSK, which resumption could not use (the key schedule refuses it)."""
         try:
             r = Reader(data, "ticket state")
             if r.uint8() != _STATE_VERSION:
@@ -107,7 +108,7 @@ class TicketState:
             r.finish()
         except (ProtocolError, UnicodeDecodeError):
             return None
-        return state
+        return state if state.psk else None
 
 
 class TicketKeys:
