@@ -216,3 +216,27 @@ def test_a_window_that_escaped_cannot_reach_record_memory(monkeypatch: pytest.Mo
 def test_a_window_made_from_python_exports_nothing() -> None:
     with pytest.raises(BufferError, match="not pointed at any memory"):
         memoryview(_record._Window())  # type: ignore[attr-defined]
+
+
+# --- pointer arithmetic on a buffer that does not exist -----------------------------------------
+#
+# A server skipping rejected 0-RTT data tries each record with its handshake key. An empty
+# application_data record there reserved 0 bytes of the (unallocated) plaintext buffer and
+# computed NULL + 0 as the output pointer before the AEAD refused the record: undefined
+# behaviour that UBSan reports (found by fuzz_record in the sanitizer build). A record shorter
+# than a tag is now refused before any buffer is touched.
+
+
+@pytest.mark.parametrize("length", [0, 1, 15])
+@pytest.mark.parametrize("suite", SUITES)
+def test_a_record_shorter_than_a_tag_while_skipping_early_data(suite: int, length: int) -> None:
+    keys = make_keys(suite)
+    writer, reader = RecordLayer(), RecordLayer()
+    writer.set_write_key(suite, keys.key, keys.iv)
+    reader.set_read_key(suite, keys.key, keys.iv)
+    reader.skip_early_data(100)
+    reader.receive_data(bytes([_record.APPLICATION_DATA, 3, 3, 0, length]) + bytes(length))
+    assert reader.pending() == 0  # skipped as undecryptable early data, within the budget
+    writer.write(_record.APPLICATION_DATA, b"after")
+    reader.receive_data(writer.data_to_send())
+    assert reader.read() == b"after"

@@ -928,6 +928,11 @@ cdef class RecordLayer:
         if state.exhausted:
             raise _error(_UNEXPECTED, "the peer sent more than 2^64 records under one key "
                                       "(RFC 8446 §5.3)")
+        if length < TAG:
+            # Refused before any buffer is touched: with nothing buffered, a reservation of
+            # fewer bytes than a tag (0) leaves no buffer to point into.
+            raise _error(_BAD_RECORD_MAC,
+                         f"protected record of {length} bytes is shorter than the AEAD tag")
         buf_reserve(&self._app, length)
         out = self._app.data + self._app.end
         memcpy(PyByteArray_AS_STRING(state.aad), record, HDR)
