@@ -390,11 +390,41 @@ def test_empty_record_count_resets(suite: int) -> None:
     n = _record.MAX_EMPTY_RECORDS
     layer = reader(keys, None)
     stream = _empties(keys, 0, n) + seal_content(keys, n, APPDATA, b"a")
-    stream += _empties(keys, n + 1, n) + seal_content(keys, 2 * n + 1, HANDSHAKE, b"\x04t")
+    stream += _empties(keys, n + 1, n) + seal_content(keys, 2 * n + 1, APPDATA, b"b")
     stream += _empties(keys, 2 * n + 2, n)
-    assert feed(layer, stream) == ([(HANDSHAKE, b"\x04t")], b"a")
+    assert feed(layer, stream) == ([], b"ab")
     assert layer.error is None
     assert layer.read_sequence_number == 3 * n + 2
+
+
+@suite_param
+@pytest.mark.parametrize("control", [HANDSHAKE, ALERT], ids=["handshake", "alert"])
+def test_control_records_do_not_reset_the_empty_record_count(suite: int, control: int) -> None:
+    """Only data ends a run of empty records: a handshake or alert record between two runs
+    would otherwise let a peer send empty records without end (issue 12)."""
+    keys = make_keys(suite)
+    n = _record.MAX_EMPTY_RECORDS
+    layer = reader(keys, None)
+    body = b"\x04t" if control == HANDSHAKE else b"\x01\x5a"
+    stream = _empties(keys, 0, n // 2) + seal_content(keys, n // 2, control, body)
+    layer.receive_data(stream + _empties(keys, n // 2 + 1, n - n // 2))
+    assert layer.next_record() == (control, body)
+    assert layer.next_record() is None  # n empty records so far: the limit, not past it
+    expect_alert(layer, seal_content(keys, n + 1, APPDATA, b"", 3), UNEXPECTED, None)
+
+
+@pytest.mark.parametrize("count", [_record.MAX_EMPTY_RECORDS, _record.MAX_EMPTY_RECORDS + 1])
+def test_change_cipher_spec_records_count_as_empty(count: int) -> None:
+    """A change_cipher_spec record delivers nothing: a run of them is limited like empty
+    records (RFC 8446 §5 lets a peer send one, not any number)."""
+    layer = RecordLayer()
+    stream = bytes([CCS, 3, 3, 0, 1, 1]) * count
+    if count > _record.MAX_EMPTY_RECORDS:
+        with pytest.raises(ProtocolError) as info:
+            feed(layer, stream)
+        assert info.value.alert == UNEXPECTED
+    else:
+        assert feed(layer, stream) == ([(CCS, b"\x01")] * count, b"")
 
 
 def test_empty_records_from_writer_are_limited() -> None:

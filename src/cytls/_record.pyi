@@ -22,7 +22,8 @@ MAX_PLAINTEXT: Final[int]  # 2**14: TLSPlaintext.length and the content of one r
 MAX_CIPHERTEXT: Final[int]  # 2**14 + 256: TLSCiphertext.length
 HEADER_SIZE: Final[int]  # 5
 TAG_SIZE: Final[int]  # 16, every supported AEAD
-MAX_EMPTY_RECORDS: Final[int]  # consecutive records that deliver nothing before unexpected_message
+MAX_EMPTY_RECORDS: Final[int]  # records in a row that deliver nothing before unexpected_message
+MAX_SKIPPED_EARLY_RECORDS: Final[int]  # rejected 0-RTT records dropped before unexpected_message
 
 # TLS 1.3 cipher suites, RFC 8446 §B.4.
 TLS_AES_128_GCM_SHA256: Final[int]  # 0x1301
@@ -57,6 +58,11 @@ class RecordLayer:
     allow_plaintext_alerts: bool
     """Accept unprotected alert records while the read side is protected (a server that has
     sent ServerHello may get a plaintext alert from a client that could not process it)."""
+
+    hold_application_data: bool
+    """Refuse application data (unexpected_message) while set: the handshake sets it while a
+    handshake message is partly received, as nothing may come between its fragments (RFC 8446
+    §5.1)."""
 
     def __init__(self) -> None: ...
 
@@ -145,8 +151,9 @@ class RecordLayer:
 
     def skip_early_data(self, max_bytes: int) -> None:
         """Drop application_data records that do not open, until one opens, as long as the
-        data in them (tag and content type byte not counted) stays within ``max_bytes``: what a
-        server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+        data in them (tag and content type byte not counted) stays within ``max_bytes`` and
+        their number within MAX_SKIPPED_EARLY_RECORDS: what a server that rejects 0-RTT must
+        do (RFC 8446 §4.2.10)."""
 
     @property
     def application_bytes_received(self) -> int:
@@ -161,6 +168,10 @@ class RecordLayer:
     @property
     def error(self) -> BaseException | None:
         """The error that ended this record layer, if any."""
+
+    def fail(self, exc: BaseException) -> None:
+        """Fail the layer for an error found above it (a TLSError from the handshake): what was
+        received and not yet read is wiped and dropped, and reading raises ``exc``."""
 
     def buffer_capacities(self) -> tuple[int, int, int]:
         """Bytes allocated for (input, plaintext, output); all 0 when idle."""

@@ -55,6 +55,7 @@ cdef enum:
     MAX_FRAGMENT = 16384              # 2^14, RFC 8446 §5.1
     MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
     EMPTY_RECORD_LIMIT = 32           # as OpenSSL's MAX_EMPTY_RECORDS
+    SKIPPED_EARLY_RECORD_LIMIT = 1024 # rejected 0-RTT records dropped, whatever their sizes
     MIN_BUFFER = 256
     READING = 1                       # RecordLayer._busy bits
     WRITING = 2
@@ -69,6 +70,7 @@ MAX_CIPHERTEXT = MAX_FRAGMENT + MAX_EXPANSION
 HEADER_SIZE = HDR
 TAG_SIZE = TAG
 MAX_EMPTY_RECORDS = EMPTY_RECORD_LIMIT
+MAX_SKIPPED_EARLY_RECORDS = SKIPPED_EARLY_RECORD_LIMIT
 
 TLS_AES_128_GCM_SHA256 = 0x1301
 TLS_AES_256_GCM_SHA384 = 0x1302
@@ -448,8 +450,10 @@ cdef class RecordLayer:
     cdef Py_ssize_t _seal_from            # _out offset where records awaiting encryption start
     cdef uint64_t _pending_seq            # sequence number of the first of those records
     cdef object _control                  # an opened non-application record awaiting next_record
-    cdef int _empty_run
+    cdef int _empty_run                   # records in a row that delivered nothing
     cdef Py_ssize_t _early_data_to_skip   # rejected 0-RTT bytes still to drop (-1: budget spent)
+    cdef int _early_records_skipped
+    cdef public bint hold_application_data
     cdef readonly unsigned long long application_bytes_received
     cdef object _failure
     cdef bint _write_closed
@@ -886,11 +890,16 @@ cdef class RecordLayer:
             else:
                 self._early_data_to_skip = 0   # the first record that opens ends the skipping
                 return opened
-        # Only application data counts, not the tag or the inner content type byte (§4.6.1).
+        # Only application data counts, not the tag or the inner content type byte (§4.6.1);
+        # the records are counted too, so that tiny ones cannot be sent without end.
         cdef Py_ssize_t data_length = length - TAG - 1 if length > TAG + 1 else 0
         if data_length > self._early_data_to_skip:
             raise _error(_UNEXPECTED, "more rejected early data than max_early_data_size "
                                       "(RFC 8446 §4.2.10)")
+        self._early_records_skipped += 1
+        if self._early_records_skipped > SKIPPED_EARLY_RECORD_LIMIT:
+            raise _error(_UNEXPECTED, f"more than {SKIPPED_EARLY_RECORD_LIMIT} records of "
+                                      "rejected early data (RFC 8446 §4.2.10)")
         self._early_data_to_skip -= data_length
         if self._early_data_to_skip == 0:
             self._early_data_to_skip = -1      # spent: the next such record is an error
@@ -898,8 +907,9 @@ cdef class RecordLayer:
 
     def skip_early_data(self, Py_ssize_t max_bytes):
         """Drop application_data records that do not open, until one opens, as long as the
-        data in them (tag and content type byte not counted) stays within ``max_bytes``: what a
-        server that rejects 0-RTT must do (RFC 8446 §4.2.10)."""
+        data in them (tag and content type byte not counted) stays within ``max_bytes`` and
+        their number within MAX_SKIPPED_EARLY_RECORDS: what a server that rejects 0-RTT must
+        do (RFC 8446 §4.2.10)."""
         if max_bytes < 0:
             raise ValueError("max_bytes cannot be negative")
         self._early_data_to_skip = max_bytes
@@ -956,11 +966,11 @@ cdef class RecordLayer:
         if content_type == CT_APPLICATION_DATA:
             if not state.allow_application_data:
                 raise _error(_UNEXPECTED, "application data under handshake traffic keys")
+            if self.hold_application_data:
+                raise _error(_UNEXPECTED, "application data between the fragments of a "
+                                          "handshake message (RFC 8446 §5.1)")
             if inner == 0:
-                self._empty_run += 1
-                if self._empty_run > EMPTY_RECORD_LIMIT:
-                    raise _error(_UNEXPECTED, f"more than {EMPTY_RECORD_LIMIT} consecutive "
-                                              "empty records")
+                self._count_empty_record()
             else:
                 self._empty_run = 0
                 self._app.end += inner
@@ -971,7 +981,6 @@ cdef class RecordLayer:
                                       "(RFC 8446 §5)")
         if inner == 0:
             raise _error(_UNEXPECTED, f"empty {_type_name(content_type)} record (RFC 8446 §5.1)")
-        self._empty_run = 0
         self._control = (content_type, PyBytes_FromStringAndSize(<char *>out, inner))
         memset(out, 0, inner)
         return 1
@@ -986,13 +995,22 @@ cdef class RecordLayer:
             # Middlebox compatibility: one unprotected byte 0x01, dropped by the handshake (§5).
             if length != 1 or record[HDR] != 1:
                 raise _error(_UNEXPECTED, "change_cipher_spec must be the single byte 0x01")
+            self._count_empty_record()   # it delivers nothing, as an empty record
         elif protected and not (content_type == CT_ALERT and self.allow_plaintext_alerts):
             raise _error(_UNEXPECTED,
                          f"unprotected {_type_name(content_type)} record after keys were set")
         elif length == 0:
             raise _error(_UNEXPECTED, f"empty {_type_name(content_type)} record (RFC 8446 §5.1)")
-        self._empty_run = 0
         self._control = (content_type, PyBytes_FromStringAndSize(<char *>record + HDR, length))
+        return 0
+
+    cdef int _count_empty_record(self) except -1:
+        """Only application data ends a run of records that deliver nothing (empty ones and
+        change_cipher_spec); handshake and alert records neither end nor extend it."""
+        self._empty_run += 1
+        if self._empty_run > EMPTY_RECORD_LIMIT:
+            raise _error(_UNEXPECTED, f"more than {EMPTY_RECORD_LIMIT} records in a row that "
+                                      "delivered no data")
         return 0
 
     # --- state ----------------------------------------------------------------------------------
@@ -1000,6 +1018,19 @@ cdef class RecordLayer:
     @property
     def error(self):
         return self._failure
+
+    def fail(self, exc):
+        """Fail the layer for an error found above it (in the handshake): what was received
+        and not yet read is wiped and dropped, and reading raises ``exc`` from now on, as
+        after a record-layer error. One alert can still be written."""
+        if not isinstance(exc, TLSError):
+            raise TypeError("fail() takes the TLSError that ends the connection")
+        self._claim(READING)
+        try:
+            if self._failure is None:
+                self._fail(exc)
+        finally:
+            self._busy &= ~READING
 
     def buffer_capacities(self):
         return (self._in.cap, self._app.cap, self._out.cap)

@@ -31,6 +31,11 @@ from cytls.wire.enums import AlertDescription, AlertLevel
 # Rekey before this many records under one AES-GCM key (RFC 8446 §5.5 allows about 2^24.5).
 AES_GCM_RECORD_LIMIT = 1 << 23
 
+# Non-fatal alerts (user_canceled) in a row without a handshake message or application data
+# between them before the connection fails with unexpected_message: OpenSSL's
+# MAX_WARN_ALERT_COUNT. Each is also an event, so an unbounded run would grow the queue.
+MAX_WARNING_ALERTS = 5
+
 
 class WantReadError(TLSError, ssl.SSLWantReadError):
     """No application data is available yet: feed more bytes with ``receive_data``."""
@@ -78,6 +83,8 @@ class Connection:
         self._peer_closed = False
         self._closed = False
         self._eof = False
+        self._warning_alerts = 0  # in a row, without progress (MAX_WARNING_ALERTS)
+        self._bytes_at_last_alert = 0
         keylog = _keylog_writer(context.keylog_filename)
         environment = environment or Environment()
         self._environment = environment
@@ -196,7 +203,10 @@ class Connection:
                 return
             content_type, payload = record
             if content_type == _record.HANDSHAKE:
+                self._warning_alerts = 0
                 handshake.receive_handshake_record(payload)
+                # Nothing but the rest of a handshake message may follow a fragment (§5.1).
+                self._record.hold_application_data = handshake.reassembler.buffered() > 0
                 if handshake.events:
                     self._events.extend(handshake.events)
                     handshake.events.clear()
@@ -211,6 +221,11 @@ class Connection:
 
     def _receive_alert(self, payload: bytes) -> None:
         """RFC 8446 §6: close_notify and user_canceled are the only non-error alerts."""
+        require(
+            not self._record.hold_application_data,
+            AlertDescription.unexpected_message,
+            "an alert between the fragments of a handshake message (RFC 8446 §5.1)",
+        )
         require(len(payload) == 2, AlertDescription.decode_error, "an alert is two bytes (§6)")
         level, description = payload
         if description == AlertDescription.close_notify:
@@ -220,6 +235,17 @@ class Connection:
             self._peer_closed = True
             self._events.append(ConnectionClosed())
         elif description == AlertDescription.user_canceled:
+            received = self._record.application_bytes_received
+            if received != self._bytes_at_last_alert:  # application data came in between
+                self._bytes_at_last_alert = received
+                self._warning_alerts = 0
+            self._warning_alerts += 1
+            require(
+                self._warning_alerts < MAX_WARNING_ALERTS,
+                AlertDescription.unexpected_message,
+                f"{MAX_WARNING_ALERTS} non-fatal alerts in a row without data or handshake "
+                "progress",
+            )
             self._events.append(AlertReceived(AlertDescription.user_canceled, level))
         else:
             # Every other alert is fatal in TLS 1.3, whatever its level says (§6.2).
@@ -231,6 +257,9 @@ class Connection:
         """Send the fatal alert the error names; the connection is unusable from now on."""
         if self._error is None:
             self._error = error
+            # Nothing received may be read any more: early data past the limit, say, that
+            # opened in the same call as the record that broke it.
+            self._record.fail(error)
             with contextlib.suppress(TLSError):  # the write side may already be closed
                 self._record.write_alert(AlertLevel.fatal, error.alert)
             self._closed = True
@@ -249,6 +278,11 @@ class Connection:
 
     def next_event(self) -> Event | None:
         return self._events.popleft() if self._events else None
+
+    def discard_events(self) -> None:
+        """Drop the events not yet read: for wrappers that report none (``TLSObject``, as
+        ``ssl.SSLObject``), so that the queue does not grow for the connection's lifetime."""
+        self._events.clear()
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (seal it into records for ``data_to_send``)."""
@@ -304,6 +338,7 @@ class Connection:
         if self._closed or self._error is not None:
             return
         self._closed = True
+        self._handshake.close_notify_sent = True
         self._record.write_alert(AlertLevel.warning, AlertDescription.close_notify)
 
     def key_update(self, request_peer: bool = True) -> None:
@@ -311,6 +346,8 @@ class Connection:
         self._raise_if_failed()
         if not self._handshake.complete:
             raise TLSError("KeyUpdate needs a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
+        if self._closed:
+            raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
         self._handshake.send_key_update(request_peer=request_peer)
 
     def verify_client_post_handshake(self) -> None:

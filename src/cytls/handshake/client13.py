@@ -604,7 +604,8 @@ class ClientHandshake(Handshake):
         elif msg_type == H.key_update:
             self.receive_key_update(body)
         elif msg_type == H.certificate_request and E.post_handshake_auth in self.offered_extensions:
-            self._post_handshake_certificate_request(body, raw)
+            if not self.close_notify_sent:  # nothing more is sent after close_notify (§6.1)
+                self._post_handshake_certificate_request(body, raw)
         else:
             raise ProtocolError(
                 ALERT.unexpected_message,

@@ -164,6 +164,9 @@ class Handshake:
         self.early_data_accepted = False
         self.early_data_length = 0
         self.reading_early_data = False  # a server between accepting 0-RTT and EndOfEarlyData
+        self.close_notify_sent = False
+        """We sent close_notify: nothing more may be sent (RFC 8446 §6.1), not even a reply."""
+        self._key_update_reply_pending = False
         self._expect: Callable[[int, bytes, bytes], None] = self._unexpected
 
     def __repr__(self) -> str:
@@ -302,12 +305,18 @@ class Handshake:
             "",
             application_data=True,
         )
-        if message.request_update:
+        # One reply answers every request that came before our next record (§4.6.3): while the
+        # last one is the newest thing we wrote, another would only cost a key derivation and
+        # a record per request. After close_notify nothing is sent at all (§6.1).
+        reply_pending = self._key_update_reply_pending and self.record.write_sequence_number == 0
+        if message.request_update and not reply_pending and not self.close_notify_sent:
             self.send_key_update(request_peer=False)
+            self._key_update_reply_pending = True
         self.events.append(KeyUpdated(peer_requested_update=bool(message.request_update)))
 
     def send_key_update(self, *, request_peer: bool) -> None:
         """Send KeyUpdate under the old key, then switch the write side (RFC 8446 §4.6.3)."""
+        self._key_update_reply_pending = False
         self.send(HandshakeType.key_update, KeyUpdate(1 if request_peer else 0).serialize())
         self.set_write_secret(
             next_application_traffic_secret(self.hash_name, self.write_secret), ""

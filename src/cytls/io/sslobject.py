@@ -137,6 +137,7 @@ class TLSObject:
             self._error = exc
             raise
         finally:
+            self._conn.discard_events()  # ssl.SSLObject reports none
             self._flush()
 
     def _flush(self) -> None:
@@ -174,6 +175,7 @@ class TLSObject:
                     self._error = exc
                     raise
                 finally:
+                    conn.discard_events()
                     self._flush()
                 if incoming.eof:  # write_eof() came behind that data
                     self._pump()
