@@ -243,6 +243,34 @@ def test_sni_callback_can_refuse(tls: ModuleType) -> None:
         handshake(client, server)
 
 
+def test_sni_callback_that_raises(tls: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception in the callback fails the handshake with handshake_failure, on both sides
+    (ssl reports the exception as unraisable; cytls chains it), and the server is done."""
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def broken(obj: Any, server_name: str | None, context: Any) -> None:
+        raise KeyError(server_name)
+
+    default = server_context(tls)
+    default.sni_callback = broken
+    client, server = pair(tls, server_ctx=default)
+    client.step()
+    client.send_to(server)
+    with pytest.raises(tls.SSLError) as info:
+        server.step()
+    if tls is cytls:
+        assert isinstance(info.value.__cause__, KeyError)
+        assert info.value.alert == cytls.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+    else:
+        assert len(unraisable) == 1
+    server.send_to(client)
+    with pytest.raises(tls.SSLError, match=r"(?i)handshake.failure"):
+        client.step()
+    with pytest.raises(tls.SSLError):
+        server.step()  # the failure sticks
+
+
 def test_except_ssl_error_catches_everything(tls: ModuleType) -> None:
     client, server = pair(tls, hostname="nowhere.example")
     caught = None

@@ -348,7 +348,13 @@ class ServerHandshake(Handshake):
         callback = self.context.sni_callback
         if callback is None:
             return
-        result = callback(self.sni_target, self.server_name, self.context)
+        try:
+            result = callback(self.sni_target, self.server_name, self.context)
+        except Exception as exc:
+            # As ssl: the handshake fails with handshake_failure; the exception is chained.
+            raise ProtocolError(
+                ALERT.handshake_failure, f"the SNI callback raised {type(exc).__name__}: {exc}"
+            ) from exc
         if result is not None:
             raise ProtocolError(result, f"the SNI callback refused {self.server_name!r}")
         connection_context = getattr(self.sni_target, "context", None)
