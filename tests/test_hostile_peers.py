@@ -7,22 +7,30 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
+import struct
 
+import pki
 import pytest
 from handshakeutil import (
     ALERT,
     APPDATA,
     HANDSHAKE,
+    Credentials,
     assert_aborts,
     client_context,
     client_credentials,
+    client_hello_of,
+    connections,
     credentials,
     handshake,
     message,
     pump,
     read_protection,
     record,
+    replace_extension,
+    root_ca,
     server_context,
+    write_credentials,
 )
 
 import cytls
@@ -267,3 +275,58 @@ def test_rejected_early_data_records_are_counted(extra: int) -> None:
         client.receive_data(server.data_to_send())
         pump(client, server)
         assert client.handshake_complete and not client.early_data_accepted
+
+
+# --- handshake message limits (README, "Limits and hostile input") --------------------------------
+
+
+def big_certificate_credentials() -> Credentials:
+    """A server certificate of about 80 KB (3,500 subjectAltNames): over the 64 KiB that
+    capped every handshake message, under OpenSSL's 100 KiB max_cert_list."""
+    ca = root_ca()
+    names = ["localhost", *(f"host-{i:05}.example.test" for i in range(3500))]
+    return write_credentials(ca, pki.make_leaf(ca, names=names))
+
+
+def test_a_certificate_message_up_to_max_cert_list() -> None:
+    creds = big_certificate_credentials()
+    assert 65536 < len(pki.der(creds.leaf[0])[0]) < 102400
+    client, _ = handshake(client_context(), server_context(creds))
+    assert client.peer_certificates == tuple(pki.der(creds.leaf[0]))
+
+
+def test_a_certificate_message_over_max_cert_list() -> None:
+    creds = big_certificate_credentials()
+    client_ctx = client_context()
+    assert client_ctx.max_cert_list == 102400
+    client_ctx.max_cert_list = 65536
+    client = cytls.Connection(client_ctx, server_hostname="localhost")
+    server = cytls.Connection(server_context(creds), server_side=True)
+    server.receive_data(client.data_to_send())
+    assert_aborts(
+        client, server.data_to_send(), ProtocolError, A.decode_error, match="65536-byte limit"
+    )
+    with pytest.raises(ValueError):
+        client_ctx.max_cert_list = 1 << 24
+
+
+def test_the_largest_signature_algorithms_extension() -> None:
+    """signature_algorithms as large as the ClientHello's extensions block allows (over 32,000
+    schemes, 65,535 bytes of extensions in all): processed, not refused as too large, though
+    the ClientHello is then over 64 KiB."""
+    client, server = connections()
+    hello = client_hello_of(client.data_to_send())
+    others = [(t, d) for t, d in hello.extensions if t != 13]
+    room = 0xFFFF - sum(4 + len(d) for _, d in others) - 4 - 2
+    count = room // 2
+    assert count > 32_000
+    schemes = [0x0403] + [0xFE00 + i % 256 for i in range(count - 1)]  # a usable one first
+    body = struct.pack("!H", 2 * count) + b"".join(struct.pack("!H", s) for s in schemes)
+    hello = dataclasses.replace(hello, extensions=replace_extension(hello.extensions, 13, body))
+    raw = hello.to_message()
+    assert len(raw) > 65536
+    server.receive_data(
+        b"".join(record(HANDSHAKE, raw[i : i + 16384]) for i in range(0, len(raw), 16384))
+    )
+    flight = server.data_to_send()
+    assert (flight[0], flight[5]) == (HANDSHAKE, 2)  # a ServerHello: the server went on

@@ -206,7 +206,7 @@ class Connection:
                 self._warning_alerts = 0
                 handshake.receive_handshake_record(payload)
                 # Nothing but the rest of a handshake message may follow a fragment (§5.1).
-                self._record.hold_application_data = handshake.reassembler.buffered() > 0
+                self._record.hold_application_data = handshake.reassembler.has_partial()
                 if handshake.events:
                     self._events.extend(handshake.events)
                     handshake.events.clear()

@@ -87,6 +87,7 @@ class TLSContext:
         early data, as OpenSSL does. See the README for what accepting it means."""
         self._ticket_keys: TicketKeys | None = None
         self._strike_register: StrikeRegister | None = None
+        self._max_cert_list = 102400  # OpenSSL's SSL_MAX_CERT_LIST_DEFAULT
 
     def __repr__(self) -> str:
         sides: dict[int, str] = {PROTOCOL_TLS_CLIENT: "client", PROTOCOL_TLS_SERVER: "server"}
@@ -173,6 +174,18 @@ class TLSContext:
         self.certificate_chain_der = tuple(
             certificate.public_bytes(Encoding.DER) for certificate in self.certificate_chain
         )
+
+    @property
+    def max_cert_list(self) -> int:
+        """The largest Certificate message body accepted from the peer, in bytes: 102400 by
+        default, as OpenSSL (``SSL_CTX_set_max_cert_list``); a larger one is decode_error."""
+        return self._max_cert_list
+
+    @max_cert_list.setter
+    def max_cert_list(self, value: int) -> None:
+        if not 0 <= value <= 0xFFFFFF:
+            raise ValueError("max_cert_list is between 0 and 2^24 - 1 bytes")
+        self._max_cert_list = int(value)
 
     # --- resumption (RFC 8446 §2.2, §4.6.1) ----------------------------------------------------
 

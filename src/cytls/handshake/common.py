@@ -47,7 +47,11 @@ DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 # PskKeyExchangeMode (RFC 8446 §4.2.9): the PSK alone, or the PSK with a fresh (EC)DHE.
 PSK_KE, PSK_DHE_KE = 0, 1
 
-MAX_HANDSHAKE_MESSAGE = 1 << 16  # certificates chains beyond this are not worth buffering
+# Handshake message limits (README, "Limits and hostile input"): a Certificate may be as large
+# as the context's max_cert_list (OpenSSL's 100 KiB by default), a ClientHello as OpenSSL's
+# CLIENT_HELLO_MAX_LENGTH (room for every list at its largest legal size), anything else 64 KiB.
+MAX_HANDSHAKE_MESSAGE = 1 << 16
+MAX_CLIENT_HELLO = 131396
 
 ALERT = AlertDescription
 E = ExtensionType
@@ -142,7 +146,7 @@ class Handshake:
         self.record = record
         self.environment = environment
         self.keylog = keylog
-        self.reassembler = HandshakeReassembler(MAX_HANDSHAKE_MESSAGE)
+        self.reassembler = HandshakeReassembler(limit_for=self._message_limit)
         self.events: list[Event] = []
         self.complete = False
         self.suite: int | None = None
@@ -180,6 +184,14 @@ class Handshake:
         while (message := self.reassembler.next_message()) is not None:
             msg_type, body, raw = message
             self._expect(msg_type, body, raw)
+
+    def _message_limit(self, msg_type: int) -> int:
+        """The largest body of a handshake message of this type we buffer."""
+        if msg_type == HandshakeType.certificate:
+            return self.context.max_cert_list
+        if msg_type == HandshakeType.client_hello:
+            return MAX_CLIENT_HELLO
+        return MAX_HANDSHAKE_MESSAGE
 
     def _unexpected(self, msg_type: int, body: bytes, raw: bytes) -> None:
         raise ProtocolError(ALERT.unexpected_message, f"unexpected handshake message {msg_type}")

@@ -14,6 +14,7 @@ acceptable, the length of Finished.verify_data and so on belong to the state mac
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Self
@@ -607,19 +608,25 @@ class HandshakeReassembler:
 
     ``feed`` the payloads in order; ``next_message`` returns each complete message as
     ``(msg_type, body, message)`` where ``message`` includes the 4-byte header (what the
-    transcript hash takes). A header announcing a body longer than ``max_message_size`` is a
-    decode_error raised by the ``feed`` that completes the header, so an oversized message is
-    never buffered: the incomplete tail held is at most ``max_message_size + 3`` bytes, plus
-    whatever complete messages the caller has not collected yet. After an error every call
-    raises it again.
+    transcript hash takes). A header announcing a body longer than the limit for its type
+    (``max_message_size``, or what ``limit_for(msg_type)`` returns) is a decode_error raised by
+    the ``feed`` that completes the header, so an oversized message is never buffered: the
+    incomplete tail held is at most the limit + 3 bytes, plus whatever complete messages the
+    caller has not collected yet. After an error every call raises it again.
     """
 
-    __slots__ = ("_buf", "_error", "_max", "_pos", "_scanned")
+    __slots__ = ("_buf", "_error", "_limit_for", "_max", "_pos", "_scanned")
 
-    def __init__(self, max_message_size: int = 65536) -> None:
+    def __init__(
+        self,
+        max_message_size: int = 65536,
+        *,
+        limit_for: Callable[[int], int] | None = None,
+    ) -> None:
         if not 0 <= max_message_size <= 0xFFFFFF:
             raise ValueError("max_message_size must fit a uint24")
         self._max = max_message_size
+        self._limit_for = limit_for
         self._buf = bytearray()
         self._pos = 0  # start of the first message not yet returned
         self._scanned = 0  # end of the complete messages whose headers have been checked
@@ -640,10 +647,11 @@ class HandshakeReassembler:
         pos = self._scanned
         while end - pos >= _HEADER:
             length = int.from_bytes(buf[pos + 1 : pos + _HEADER], "big")
-            if length > self._max:
+            limit = self._max if self._limit_for is None else self._limit_for(buf[pos])
+            if length > limit:
                 self._error = decode_error(
                     f"a handshake message of type {buf[pos]} announces a {length}-byte body, "
-                    f"over the {self._max}-byte limit"
+                    f"over the {limit}-byte limit"
                 )
                 self._buf = bytearray()
                 self._pos = self._scanned = 0
