@@ -533,6 +533,29 @@ SECOND_HELLO_CASES: list[tuple[str, Mutation, A]] = [
         A.illegal_parameter,
     ),
     ("empty_key_share", lambda h: with_ext(h, E.key_share, key_share()), A.illegal_parameter),
+    # Everything but key_share, early_data, cookie, pre_shared_key and padding stays (§4.1.2).
+    (
+        "changed_server_name",
+        lambda h: with_ext(h, E.server_name, b"\x00\x0e\x00\x00\x0bexample.com"),
+        A.illegal_parameter,
+    ),
+    (
+        "added_alpn",
+        lambda h: with_ext(h, E.application_layer_protocol_negotiation, b"\x00\x03\x02h2"),
+        A.illegal_parameter,
+    ),
+    (
+        "changed_signature_algorithms",
+        lambda h: with_ext(h, E.signature_algorithms, b"\x00\x02\x04\x03"),
+        A.illegal_parameter,
+    ),
+    (
+        "changed_supported_groups",
+        lambda h: with_ext(h, E.supported_groups, b"\x00\x02\x00\x1d"),
+        A.illegal_parameter,
+    ),
+    ("added_early_data", lambda h: with_ext(h, E.early_data, b""), A.illegal_parameter),
+    ("added_cookie", lambda h: with_ext(h, E.cookie, b"\x00\x01c"), A.illegal_parameter),
     # Every ClientHello follows the TLS 1.3 rules, the second one too. Regressions (found by
     # these tests, since fixed): the second ClientHello was not re-checked, so each of these
     # was accepted (or, without key_share, refused with illegal_parameter).
@@ -561,6 +584,16 @@ SECOND_HELLO_CASES: list[tuple[str, Mutation, A]] = [
 def test_server_rejects_second_client_hello(mutate: Mutation, alert: A) -> None:
     client, server, hello = after_hello_retry_request()
     assert_aborts(server, hello_record(mutate(hello)), ProtocolError, alert, peer=client)
+
+
+@pytest.mark.parametrize("padding", [b"", bytes(100)], ids=["empty", "100"])
+def test_server_second_client_hello_with_other_padding(padding: bytes) -> None:
+    """§4.1.2 lets padding change: the server goes on with its ServerHello (the client, whose
+    transcript holds the hello it sent, cannot finish this handshake)."""
+    _, server, hello = after_hello_retry_request()
+    server.receive_data(hello_record(with_ext(hello, E.padding, padding)))
+    flight = server.data_to_send()
+    assert (flight[0], flight[5]) == (HANDSHAKE, H.server_hello)
 
 
 def test_server_conformant_second_client_hello() -> None:

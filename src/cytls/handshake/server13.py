@@ -394,9 +394,23 @@ class ServerHandshake(Handshake):
         require(
             hello.random == first.random
             and hello.legacy_session_id == first.legacy_session_id
-            and hello.cipher_suites == first.cipher_suites,
+            and hello.cipher_suites == first.cipher_suites
+            and hello.legacy_compression_methods == first.legacy_compression_methods
+            and _fixed_extensions(hello) == _fixed_extensions(first),
             ALERT.illegal_parameter,
             "the second ClientHello changed more than RFC 8446 §4.1.2 allows",
+        )
+        for added in (E.early_data, E.cookie):  # removed after HRR; we send no cookie
+            require(
+                find_extension(hello.extensions, added) is None,
+                ALERT.illegal_parameter,
+                f"the second ClientHello has {added.name}, which RFC 8446 §4.1.2 rules out",
+            )
+        require(
+            find_extension(hello.extensions, E.pre_shared_key) is None
+            or find_extension(first.extensions, E.pre_shared_key) is not None,
+            ALERT.illegal_parameter,
+            "the second ClientHello added pre_shared_key (RFC 8446 §4.1.2 allows updating it)",
         )
         shares_data = find_extension(hello.extensions, E.key_share)
         shares = ext.decode_key_share_client(shares_data) if shares_data is not None else []
@@ -665,6 +679,18 @@ class ServerHandshake(Handshake):
         self.peer_certificates = exchange.chain
         self.events.append(PostHandshakeAuthComplete(exchange.chain))
         self._expect = self._post_handshake
+
+
+# What the second ClientHello may change (RFC 8446 §4.1.2): the key shares, early_data and
+# cookie (checked on their own), pre_shared_key's ages and binders, and padding.
+_MAY_CHANGE_AFTER_HRR = frozenset(
+    {E.key_share, E.early_data, E.cookie, E.pre_shared_key, E.padding}
+)
+
+
+def _fixed_extensions(hello: ClientHello) -> dict[int, bytes]:
+    """The extensions a second ClientHello must repeat exactly (in any order)."""
+    return {t: d for t, d in hello.extensions if t not in _MAY_CHANGE_AFTER_HRR}
 
 
 def _check_share_order(shares: list[tuple[int, bytes]], groups: list[int]) -> None:
