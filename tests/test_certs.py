@@ -337,6 +337,24 @@ def _wrong_eku(world: World, check_hostname: bool = True) -> Scenario:
     )
 
 
+def _any_eku_leaf(world: World, check_hostname: bool = True) -> Scenario:
+    """A leaf whose only extendedKeyUsage is anyExtendedKeyUsage: OpenSSL's purpose check
+    refuses it for a TLS server, and so does cytls, whether it checks the host name or not
+    (without, it accepted it: issue 12)."""
+    any_eku = x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
+    leaf = pki.make_leaf(world.inter, common_name="any purpose", eku=[any_eku])
+    return Scenario(
+        [leaf[0], world.inter[0]],
+        leaf[1],
+        [world.root[0]],
+        "localhost",
+        check_hostname=check_hostname,
+        code=V.INVALID_PURPOSE,
+        alert=A.unsupported_certificate,
+        words=("its extendedKeyUsage allows anyExtendedKeyUsage",),
+    )
+
+
 def _no_eku(world: World) -> Scenario:
     leaf = pki.make_leaf(world.inter, eku=None)
     return Scenario([leaf[0], world.inter[0]], leaf[1], [world.root[0]], "localhost")
@@ -496,6 +514,8 @@ SCENARIOS: dict[str, Callable[[World], Scenario]] = {
     "ip-only-in-dns-san": _ip_only_in_dns_san,
     "wrong-eku": _wrong_eku,
     "wrong-eku-no-check-hostname": lambda world: _wrong_eku(world, check_hostname=False),
+    "any-eku-leaf": _any_eku_leaf,
+    "any-eku-leaf-no-check-hostname": lambda world: _any_eku_leaf(world, check_hostname=False),
     "intermediate-for-clients-only": _intermediate_for_clients_only,
     "not-a-ca": _not_a_ca,
     "path-length": _path_length,

@@ -878,13 +878,21 @@ def _eku_list(usage: x509.ExtendedKeyUsage) -> str:
     return ", ".join(_EKU_NAMES.get(oid, oid.dotted_string) for oid in usage) or "nothing"
 
 
-def _allows(usage: x509.ExtendedKeyUsage | None, purpose: x509.ObjectIdentifier) -> bool:
-    return usage is None or purpose in usage or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage
+def _allows(
+    usage: x509.ExtendedKeyUsage | None, purpose: x509.ObjectIdentifier, *, leaf: bool
+) -> bool:
+    """Whether a certificate's extendedKeyUsage allows ``purpose``. A leaf must name it: its
+    anyExtendedKeyUsage alone does not do, as ServerVerifier and OpenSSL's purpose check
+    (X509_PURPOSE_SSL_SERVER) refuse it, whether or not the host name is checked. A CA may
+    allow any purpose."""
+    if usage is None or purpose in usage:
+        return True
+    return not leaf and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage
 
 
-def _eku_validator(purpose: x509.ObjectIdentifier) -> Callable[..., None]:
+def _eku_validator(purpose: x509.ObjectIdentifier, *, leaf: bool) -> Callable[..., None]:
     def check(policy: Any, certificate: x509.Certificate, usage: Any) -> None:
-        if not _allows(usage, purpose):
+        if not _allows(usage, purpose, leaf=leaf):
             raise ValueError(f"{_PURPOSE_MARK}extendedKeyUsage excludes {purpose.dotted_string}")
 
     return check
@@ -907,9 +915,11 @@ def _chain_verifier(
     ee = _leaf_policy(directly_trusted).may_be_present(
         x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
     )
-    ee = ee.may_be_present(x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, _eku_validator(oid))
+    ee = ee.may_be_present(
+        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, _eku_validator(oid, leaf=True)
+    )
     ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
-        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, _eku_validator(oid)
+        x509.ExtendedKeyUsage, Criticality.NON_CRITICAL, _eku_validator(oid, leaf=False)
     )
     builder = PolicyBuilder().store(store.cryptography_store()).time(when)
     return builder.extension_policies(ca_policy=ca, ee_policy=ee).build_client_verifier()
@@ -1204,7 +1214,7 @@ def _check_extensions(path: list[x509.Certificate], purpose: str) -> Certificate
     intermediates_below = 0
     for depth, certificate in enumerate(path):
         usage = _extension(certificate, x509.ExtendedKeyUsage)
-        if not _allows(usage, oid):
+        if not _allows(usage, oid, leaf=depth == 0):
             role = "certificate" if depth == 0 else "CA certificate"
             return _error(
                 V.INVALID_PURPOSE,
