@@ -38,6 +38,7 @@ from cytls import _record
 from cytls.connection import MAX_WARNING_ALERTS
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import AlertReceived, KeyUpdated
+from cytls.handshake.client13 import MAX_POST_HANDSHAKE_REQUESTS
 from cytls.wire.enums import AlertDescription as A
 
 USER_CANCELED = bytes([1, A.user_canceled])
@@ -164,7 +165,8 @@ def test_no_key_update_reply_after_close_notify() -> None:
     assert info.value.reason == "PROTOCOL_IS_SHUTDOWN"
 
 
-def test_no_certificate_for_a_post_handshake_request_after_close_notify() -> None:
+def post_handshake_auth_pair() -> tuple[cytls.Connection, cytls.Connection]:
+    """A client with a certificate and a server that asks for it after the handshake."""
     creds = client_credentials()
     client_ctx = client_context()
     client_ctx.load_cert_chain(creds.certfile, creds.keyfile)
@@ -173,7 +175,26 @@ def test_no_certificate_for_a_post_handshake_request_after_close_notify() -> Non
     server_ctx.verify_mode = ssl.CERT_REQUIRED
     server_ctx.load_verify_locations(cadata=credentials().ca_pem)
     server_ctx.post_handshake_auth = True
-    client, server = handshake(client_ctx, server_ctx)
+    return handshake(client_ctx, server_ctx)
+
+
+def test_post_handshake_certificate_requests_are_limited() -> None:
+    """Each request makes the client sign: a server gets MAX_POST_HANDSHAKE_REQUESTS answers,
+    and the next request is unexpected_message."""
+    client, server = post_handshake_auth_pair()
+    for _ in range(MAX_POST_HANDSHAKE_REQUESTS):
+        server.verify_client_post_handshake()
+        client.receive_data(server.data_to_send())
+        server.receive_data(client.data_to_send())
+        assert server.peer_certificates
+    server.verify_client_post_handshake()
+    assert_aborts(
+        client, server.data_to_send(), ProtocolError, A.unexpected_message, match="post-handshake"
+    )
+
+
+def test_no_certificate_for_a_post_handshake_request_after_close_notify() -> None:
+    client, server = post_handshake_auth_pair()
     # The control: a request before close_notify is answered.
     server.verify_client_post_handshake()
     client.receive_data(server.data_to_send())

@@ -79,6 +79,9 @@ H = HandshakeType
 # 2^14 bytes on the wire, with the content type byte and the 16-byte AEAD tag.
 EARLY_DATA_RECORD_LIMIT = (1 << 14) - 17
 MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
+# Post-handshake CertificateRequests answered per connection: each costs us a signature, so a
+# server could otherwise make a client sign without end (README, "Limits and hostile input").
+MAX_POST_HANDSHAKE_REQUESTS = 32
 
 
 class ClientHandshake(Handshake):
@@ -121,6 +124,7 @@ class ClientHandshake(Handshake):
         self.cookie: bytes | None = None
         self.sent_change_cipher_spec = False
         self.certificate_request: CertificateRequest | None = None
+        self.post_handshake_requests = 0
         self.leaf_certificate: x509.Certificate | None = None
         self.record.legacy_version = 0x0301  # an initial ClientHello may say TLS 1.0 (§5.1)
         self.early_data_offered = bool(early_data)
@@ -648,6 +652,12 @@ class ClientHandshake(Handshake):
         Finished keyed by our current application traffic secret (§4.4), so several requests
         are simply answered in turn."""
         request = client_auth.check_certificate_request(body, post_handshake=True)
+        self.post_handshake_requests += 1
+        require(
+            self.post_handshake_requests <= MAX_POST_HANDSHAKE_REQUESTS,
+            ALERT.unexpected_message,
+            f"more than {MAX_POST_HANDSHAKE_REQUESTS} post-handshake CertificateRequests",
+        )
         assert self.handshake_transcript is not None
         transcript = self.handshake_transcript.copy()
         transcript.update(raw)
