@@ -240,3 +240,40 @@ def test_a_record_shorter_than_a_tag_while_skipping_early_data(suite: int, lengt
     writer.write(_record.APPLICATION_DATA, b"after")
     reader.receive_data(writer.data_to_send())
     assert reader.read() == b"after"
+
+
+# --- plaintext left in the shared block cache (issue 12) ----------------------------------------
+#
+# Buffers of 4 KiB and more go to a process-wide cache when released, from which any
+# connection's next buffer comes. The plaintext in them (data read, records staged for
+# encryption) is wiped first.
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_no_plaintext_reaches_the_block_cache(suite: int) -> None:
+    marker = b"cytls-plaintext-marker-" + bytes([suite & 0xFF]) * 9
+    keys = make_keys(suite)
+    writer, reader = RecordLayer(), RecordLayer()
+    writer.set_write_key(suite, keys.key, keys.iv)
+    reader.set_read_key(suite, keys.key, keys.iv)
+    data = marker * (65536 // len(marker))
+    writer.write(_record.APPLICATION_DATA, data)
+    sealed = writer.data_to_send()  # the staged plaintext buffer is released here
+    reader.receive_data(sealed)
+    assert reader.read() == data  # and the opened one here
+    del writer, reader
+    assert not _record._block_cache_contains(marker)  # type: ignore[attr-defined]
+
+
+def test_the_block_cache_probe_finds_what_is_there() -> None:
+    """The probe's control: ciphertext is not wiped, and is found in the cache."""
+    keys = make_keys(_record.TLS_AES_128_GCM_SHA256)
+    writer = RecordLayer()
+    writer.set_write_key(_record.TLS_AES_128_GCM_SHA256, keys.key, keys.iv)
+    writer.write(_record.APPLICATION_DATA, bytes(65536))
+    sealed = writer.data_to_send()
+    reader = RecordLayer()
+    reader.set_read_key(_record.TLS_AES_128_GCM_SHA256, keys.key, keys.iv)
+    reader.receive_data(sealed[:10000])  # an incomplete record: held in the input buffer
+    del reader
+    assert _record._block_cache_contains(sealed[100:132])  # type: ignore[attr-defined]

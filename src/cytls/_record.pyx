@@ -29,7 +29,7 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t, UINT64_MAX
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memmove, memset
+from libc.string cimport memcmp, memcpy, memmove, memset
 
 
 cdef extern from "Python.h":
@@ -122,9 +122,15 @@ cdef extern from *:
     #  define cytls_park(p, n) ((void)(p), (void)(n))
     #  define cytls_unpark(p, n) ((void)(p), (void)(n))
     #endif
+
+    /* Zeroing memory that is about to be freed or reused is a dead store a compiler may drop;
+       a call through a volatile pointer cannot be. */
+    static void *(*volatile cytls_memset)(void *, int, size_t) = memset;
+    static void cytls_wipe(void *p, size_t n) { if (p != NULL && n) cytls_memset(p, 0, n); }
     """
     void cytls_park(void *block, size_t size) noexcept nogil
     void cytls_unpark(void *block, size_t size) noexcept nogil
+    void cytls_wipe(void *block, size_t size) noexcept nogil
 
 
 cdef enum:
@@ -178,6 +184,28 @@ cdef void block_give(unsigned char *block, Py_ssize_t size) noexcept:
     free(block)
 
 
+def _block_cache_contains(needle):
+    """Testing hook: whether any block parked in the cache holds ``needle`` (plaintext must
+    never be found there)."""
+    cdef const unsigned char[::1] pattern = bytes(needle)
+    cdef Py_ssize_t n = pattern.shape[0], i, j
+    cdef bint found = False
+    if n == 0:
+        raise ValueError("an empty needle is in everything")
+    for i in range(CACHE_SLOTS):
+        if _cache_block[i] == NULL or _cache_size[i] < n:
+            continue
+        cytls_unpark(_cache_block[i], _cache_size[i])
+        for j in range(_cache_size[i] - n + 1):
+            if memcmp(_cache_block[i] + j, &pattern[0], n) == 0:
+                found = True
+                break
+        cytls_park(_cache_block[i], _cache_size[i])
+        if found:
+            return True
+    return False
+
+
 # --- byte buffers ------------------------------------------------------------------------------
 
 cdef struct ByteBuf:
@@ -185,14 +213,22 @@ cdef struct ByteBuf:
     Py_ssize_t start      # first byte not yet consumed
     Py_ssize_t end        # one past the last byte written
     Py_ssize_t cap
+    bint secret           # holds plaintext: wiped before its memory is freed or cached
 
 
 cdef inline Py_ssize_t buf_len(ByteBuf *b) noexcept:
     return b.end - b.start
 
 
-cdef inline void buf_release(ByteBuf *b) noexcept:
+cdef inline void buf_give(ByteBuf *b) noexcept:
+    """Hand the block back (to the cache, which other connections draw from, or to malloc)."""
+    if b.secret:
+        cytls_wipe(b.data, b.cap)
     block_give(b.data, b.cap)
+
+
+cdef inline void buf_release(ByteBuf *b) noexcept:
+    buf_give(b)
     b.data = NULL
     b.start = b.end = b.cap = 0
 
@@ -218,7 +254,7 @@ cdef int buf_reserve(ByteBuf *b, Py_ssize_t extra) except -1:
     new_data = block_take(new_cap, &new_cap)
     if used:
         memcpy(new_data, b.data + b.start, used)
-    block_give(b.data, b.cap)
+    buf_give(b)
     b.data = new_data
     b.start = 0
     b.end = used
@@ -460,6 +496,8 @@ cdef class RecordLayer:
     cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
 
     def __cinit__(self):
+        self._app.secret = True           # opened application data
+        self._out.secret = True           # records staged in plaintext until data_to_send
         self._write_state = _UNPROTECTED
         self._read_state = _UNPROTECTED
         self.legacy_version = 0x0303
@@ -1039,8 +1077,6 @@ cdef class RecordLayer:
         """Make the failure sticky and drop what was received: nothing after it may be used."""
         self._failure = exc
         self._control = None
-        if self._app.data != NULL:
-            memset(self._app.data, 0, self._app.cap)
         buf_release(&self._in)
         buf_release(&self._app)
         return 0
