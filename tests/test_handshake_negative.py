@@ -555,7 +555,6 @@ SECOND_HELLO_CASES: list[tuple[str, Mutation, A]] = [
         A.illegal_parameter,
     ),
     ("added_early_data", lambda h: with_ext(h, E.early_data, b""), A.illegal_parameter),
-    ("added_cookie", lambda h: with_ext(h, E.cookie, b"\x00\x01c"), A.illegal_parameter),
     # Every ClientHello follows the TLS 1.3 rules, the second one too. Regressions (found by
     # these tests, since fixed): the second ClientHello was not re-checked, so each of these
     # was accepted (or, without key_share, refused with illegal_parameter).

@@ -439,8 +439,9 @@ def test_client_secrets_are_the_traces(tmp_path: Path) -> None:
     logged = read_keylog(client.keylog, S3.client_random)
     assert logged == {name: S3.values[name] for name in KEYLOG_SECRETS.values()}
     handshake = client.connection._handshake  # internal: the secrets nobody logs
-    assert handshake.client_handshake_secret == S3.values["client_handshake_traffic_secret"]
-    assert handshake.server_handshake_secret == S3.values["server_handshake_traffic_secret"]
+    # The handshake secrets (logged, checked above) are gone once the handshake is (§7.1).
+    assert handshake.client_handshake_secret == handshake.server_handshake_secret == b""
+    assert handshake.key_schedule is None and handshake.psk_schedule is None
     assert handshake.resumption_master_secret == S3.values["resumption_master_secret"]
     assert handshake.read_secret == S3.values["server_application_traffic_secret_0"]
     assert handshake.write_secret == S3.values["client_application_traffic_secret_0"]

@@ -598,7 +598,13 @@ class ClientHandshake(Handshake):
         )
         self.set_write_secret(client_app, "CLIENT_TRAFFIC_SECRET_0")
         self.finish()
+        self.forget_handshake_secrets()
         self._expect = self._post_handshake
+
+    def forget_handshake_secrets(self) -> None:
+        super().forget_handshake_secrets()
+        self.psk_schedule = None
+        self.client_handshake_secret = self.server_handshake_secret = b""
 
     # --- after the handshake --------------------------------------------------------------------
 

@@ -294,6 +294,13 @@ class Handshake:
             )
         )
 
+    def forget_handshake_secrets(self) -> None:
+        """Once all that derives from a secret is computed, it "SHOULD be erased" (RFC 8446
+        §7.1): after the handshake only the current traffic secrets, the exporter master
+        secret and the resumption master secret stay. Python cannot zero a bytes object; it
+        can drop the last reference, which is what this does."""
+        self.key_schedule = None
+
     def check_early_data_size(self) -> None:
         """RFC 8446 §4.2.10: more 0-RTT data than max_early_data_size is unexpected_message."""
         require(

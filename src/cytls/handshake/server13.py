@@ -400,12 +400,11 @@ class ServerHandshake(Handshake):
             ALERT.illegal_parameter,
             "the second ClientHello changed more than RFC 8446 §4.1.2 allows",
         )
-        for added in (E.early_data, E.cookie):  # removed after HRR; we send no cookie
-            require(
-                find_extension(hello.extensions, added) is None,
-                ALERT.illegal_parameter,
-                f"the second ClientHello has {added.name}, which RFC 8446 §4.1.2 rules out",
-            )
+        require(
+            find_extension(hello.extensions, E.early_data) is None,
+            ALERT.illegal_parameter,
+            "the second ClientHello has early_data, which RFC 8446 §4.1.2 rules out",
+        )
         require(
             find_extension(hello.extensions, E.pre_shared_key) is None
             or find_extension(first.extensions, E.pre_shared_key) is not None,
@@ -537,7 +536,12 @@ class ServerHandshake(Handshake):
         self.record.allow_plaintext_alerts = False
         self.finish()
         self._send_session_tickets()
+        self.forget_handshake_secrets()
         self._expect = self._post_handshake
+
+    def forget_handshake_secrets(self) -> None:
+        super().forget_handshake_secrets()
+        self.client_handshake_secret = self.client_application_secret = b""
 
     def _send_session_tickets(self) -> None:
         """``num_tickets`` NewSessionTickets (RFC 8446 §4.6.1), each sealing its own PSK.
@@ -681,8 +685,9 @@ class ServerHandshake(Handshake):
         self._expect = self._post_handshake
 
 
-# What the second ClientHello may change (RFC 8446 §4.1.2): the key shares, early_data and
-# cookie (checked on their own), pre_shared_key's ages and binders, and padding.
+# What the second ClientHello may change (RFC 8446 §4.1.2): the key shares, early_data (which
+# must go) and pre_shared_key (which may only be updated), checked on their own, the cookie
+# (we send none, and ignore one, as OpenSSL outside its stateless mode) and padding.
 _MAY_CHANGE_AFTER_HRR = frozenset(
     {E.key_share, E.early_data, E.cookie, E.pre_shared_key, E.padding}
 )
