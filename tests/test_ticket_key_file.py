@@ -14,6 +14,7 @@ import pytest
 from handshakeutil import client_context, handshake, pump, server_context
 
 import cytls
+from cytls.handshake.tickets import MAX_SEALS_PER_KEY
 
 
 def write(path: Path, text: str) -> Path:
@@ -178,3 +179,39 @@ def test_contexts_without_a_file_do_not_share_keys() -> None:
     client_ctx = client_context()
     session = new_session(client_ctx, server_context())
     assert not resumes(client_ctx, server_context(), session)
+
+
+# --- how many tickets one key seals (issue 12) -----------------------------------------------
+#
+# Ticket nonces are random 96-bit values: a key seals at most MAX_SEALS_PER_KEY (2^32) tickets
+# (NIST SP 800-38D §8.3). The counter is set near the limit here: sealing 2^32 tickets is not a
+# test.
+
+
+def test_a_random_key_that_sealed_its_limit_is_replaced() -> None:
+    context = server_context()
+    client_ctx = client_context()
+    before = new_session(client_ctx, context)
+    context.ticket_keys._sealed = MAX_SEALS_PER_KEY  # type: ignore[attr-defined]
+    after = new_session(client_ctx, context)  # sealed under a new key
+    assert after.id != before.id
+    assert resumes(client_ctx, context, before)  # the spent key still opens its tickets
+    assert resumes(client_ctx, context, after)
+    assert context.ticket_keys._sealed <= context.num_tickets * 3  # type: ignore[attr-defined]
+
+
+def test_a_key_from_a_file_that_sealed_its_limit_seals_no_more(tmp_path: Path) -> None:
+    """A file's key cannot be replaced here: the server sends no ticket until new keys are
+    loaded, rather than seal past the limit."""
+    path = write(tmp_path / "ticket.keys", os.urandom(32).hex() + "\n")
+    context = loaded(path)
+    client_ctx = client_context()
+    assert new_session(client_ctx, context) is not None  # the control: tickets come
+    keys = context.ticket_keys
+    keys._sealed = MAX_SEALS_PER_KEY - 1  # type: ignore[attr-defined]
+    client, _ = handshake(client_ctx, context)
+    assert len(client._handshake.sessions) == 1  # type: ignore[attr-defined]
+    client, _ = handshake(client_ctx, context)
+    assert client.session is None
+    context.load_ticket_keys(write(path, os.urandom(32).hex() + "\n"))
+    assert new_session(client_ctx, context) is not None

@@ -572,9 +572,10 @@ class ServerHandshake(Handshake):
                 server_name=self.server_name or "",
                 peer_certificate=self.peer_certificates[0] if self.peer_certificates else b"",
             )
-            ticket = NewSessionTicket(
-                lifetime, age_add, nonce, context.ticket_keys.seal(state), extensions
-            )
+            sealed = context.ticket_keys.seal(state)
+            if sealed is None:
+                return  # the sealing key is spent (MAX_SEALS_PER_KEY): no ticket
+            ticket = NewSessionTicket(lifetime, age_add, nonce, sealed, extensions)
             self.record.write(
                 HANDSHAKE, handshake_message(H.new_session_ticket, ticket.serialize())
             )

@@ -40,6 +40,9 @@ _NAME_LABEL = b"cytls ticket key name"
 
 # RFC 8446 §4.6.1: a ticket lives at most seven days.
 MAX_TICKET_LIFETIME = 7 * 24 * 3600
+# Tickets one key seals at most. Nonces are random 96-bit values: NIST SP 800-38D §8.3 allows
+# 2^32 invocations of AES-GCM with random nonces under one key.
+MAX_SEALS_PER_KEY = 1 << 32
 
 
 def _digest(data: bytes) -> bytes:
@@ -131,6 +134,7 @@ class TicketKeys:
         self._by_name = dict(self._keys)
         self._rotate_after = rotate_after
         self._created = time.monotonic()
+        self._sealed = 0  # tickets the current sealing key has sealed
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -173,14 +177,21 @@ class TicketKeys:
         self._keys = [(_key_name(key), AESGCM(key)), *self._keys[:1]]
         self._by_name = dict(self._keys)
         self._created = time.monotonic()
+        self._sealed = 0
 
-    def seal(self, state: TicketState) -> bytes:
+    def seal(self, state: TicketState) -> bytes | None:
+        """A ticket for ``state``; None once the sealing key has sealed MAX_SEALS_PER_KEY
+        tickets and cannot be replaced here (keys from a file: load new ones), so that the
+        server sends no ticket rather than repeat a random nonce's odds past the limit."""
         with self._lock:
-            if (
-                self._rotate_after is not None
-                and time.monotonic() - self._created >= self._rotate_after
+            if self._rotate_after is not None and (
+                time.monotonic() - self._created >= self._rotate_after
+                or self._sealed >= MAX_SEALS_PER_KEY
             ):
                 self._rotate_locked()
+            if self._sealed >= MAX_SEALS_PER_KEY:
+                return None
+            self._sealed += 1
             name, aead = self._keys[0]
         nonce = os.urandom(NONCE_LENGTH)
         return name + nonce + aead.encrypt(nonce, state.serialize(), name)
