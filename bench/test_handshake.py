@@ -10,9 +10,11 @@ server sends session tickets; for resumed ones each sends one, which its client 
 import pytest
 
 from cytls.benchmark import (
+    client_hello_flights,
     cytls_handshake,
     cytls_resumed_handshake,
     handshake_crypto_floor,
+    server_first_flight,
     ssl_handshake,
     ssl_resumed_handshake,
 )
@@ -37,3 +39,12 @@ RESUMED = {"cytls": cytls_resumed_handshake, "ssl": ssl_resumed_handshake}
 def test_resumed_handshake(benchmark, credentials, implementation: str) -> None:
     benchmark.group = "resumed handshake"
     benchmark(RESUMED[implementation](credentials))
+
+
+@pytest.mark.parametrize("kind", ["typical", "costliest"])
+def test_server_first_flight(benchmark, credentials, kind: str) -> None:
+    """The server's work for a typical ClientHello and for the costliest one within the limits
+    (issue 12: at most 3 times the typical one)."""
+    typical, costly = client_hello_flights(credentials)
+    benchmark.group = "server's first flight, by ClientHello"
+    benchmark(server_first_flight(credentials, typical if kind == "typical" else costly))

@@ -418,6 +418,98 @@ def suite_name(tls: ssl.SSLObject | TLSObject | Connection) -> str:
     return cipher[0] if cipher else ""
 
 
+# --- hostile input: the costliest ClientHello against a typical one -----------------------------
+
+# The costliest ClientHello found within the limits (README, "Limits and hostile input"): a
+# supported_groups list of 16,000 unknown groups and x25519, and a share for the first 6,500 of
+# them and for x25519, filling the 64 KiB an extension block holds. Every loop over a list the
+# peer sends must stay linear for it to cost about what a typical one does.
+COSTLY_GROUPS = 16_000
+COSTLY_SHARES = 6_500
+
+
+def client_hello_flights(credentials: Credentials) -> tuple[bytes, bytes]:
+    """(a typical ClientHello flight of a cytls client, the costliest one), as records."""
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from cytls.connection import Connection
+    from cytls.context import PROTOCOL_TLS_CLIENT, TLSContext
+    from cytls.wire.messages import ClientHello, ExtensionType
+
+    context = TLSContext(PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(credentials.cafile)
+    typical = Connection(context, server_hostname="localhost").data_to_send()
+    hello = ClientHello.parse(typical[9:])  # one record: 5 bytes of header, 4 of message header
+    x25519_group = 0x001D
+    groups = [0x4000 + i for i in range(COSTLY_GROUPS)] + [x25519_group]
+    share = (
+        x25519.X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    entries = [(group, b"\x00") for group in groups[: COSTLY_SHARES - 1]]
+    entries.append((x25519_group, share))
+    shares = b"".join(
+        group.to_bytes(2, "big") + len(key).to_bytes(2, "big") + key for group, key in entries
+    )
+    group_list = b"".join(group.to_bytes(2, "big") for group in groups)
+    replaced: dict[int, bytes] = {
+        ExtensionType.supported_groups: len(group_list).to_bytes(2, "big") + group_list,
+        ExtensionType.key_share: len(shares).to_bytes(2, "big") + shares,
+    }
+    extensions = [(kind, replaced.get(kind, data)) for kind, data in hello.extensions]
+    message = ClientHello(
+        hello.random, hello.legacy_session_id, hello.cipher_suites, extensions
+    ).to_message()
+    costly = b"".join(
+        b"\x16\x03\x01" + len(chunk).to_bytes(2, "big") + chunk
+        for chunk in (message[i : i + 16384] for i in range(0, len(message), 16384))
+    )
+    return typical, costly
+
+
+def server_first_flight(credentials: Credentials, flight: bytes) -> Callable[[], None]:
+    """A cytls server taking ``flight`` and writing its own (ServerHello..Finished)."""
+    from cytls.connection import Connection
+    from cytls.context import PROTOCOL_TLS_SERVER, TLSContext
+
+    context = TLSContext(PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(credentials.certfile, credentials.keyfile)
+    context.set_groups("x25519")
+
+    def answer() -> None:
+        server = Connection(context, server_side=True)
+        server.receive_data(flight)
+        if not server.data_to_send().startswith(b"\x16\x03\x03"):
+            raise AssertionError("the server did not answer with a ServerHello")
+
+    answer()
+    return answer
+
+
+def client_hello_comparison(
+    credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Comparison:
+    """The server's work for the costliest ClientHello against a typical one's: the ratio is
+    typical / costliest (issue 12's goal: at least 1/3, so at most 3 times the work)."""
+    rounds, seconds = (5, 0.2) if quick else (11, 0.5)
+    typical, costly = client_hello_flights(credentials)
+    name = (
+        f"server's first flight: costliest ClientHello ({COSTLY_GROUPS:,} groups, "
+        f"{COSTLY_SHARES:,} shares, {len(costly) // 1024} KiB)"
+    )
+    if progress:
+        progress(name)
+    return compare(
+        name,
+        0,  # a time per ClientHello, not a throughput
+        server_first_flight(credentials, costly),
+        server_first_flight(credentials, typical),
+        "typical ClientHello",
+        rounds=rounds,
+        seconds_per_round=seconds,
+    )
+
+
 def handshake_comparisons(
     *,
     quick: bool,
@@ -480,6 +572,7 @@ def all_comparisons(
     with tempfile.TemporaryDirectory() as directory:
         credentials = make_credentials(directory)
         yield from handshake_comparisons(quick=quick, progress=progress, credentials=credentials)
+        yield client_hello_comparison(credentials, quick=quick, progress=progress)
         yield from transfer_comparisons(credentials, quick=quick, progress=progress)
         yield from memory_comparisons(credentials, quick=quick, progress=progress)
         yield from proxy_comparisons(credentials, quick=quick, progress=progress)
