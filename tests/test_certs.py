@@ -320,8 +320,18 @@ def _wildcard(hostname: str, ok: bool) -> Callable[[World], Scenario]:
     return scenario
 
 
-def _wrong_eku(world: World, check_hostname: bool = True) -> Scenario:
-    leaf = pki.make_leaf(world.inter, common_name="client only", eku=[pki.CLIENT_AUTH])
+def _wrong_eku(
+    world: World, check_hostname: bool = True, *, any_purpose_only: bool = False
+) -> Scenario:
+    """A leaf for clients only, or (``any_purpose_only``) one whose only extendedKeyUsage is
+    anyExtendedKeyUsage: OpenSSL's purpose check refuses both for a TLS server, and so does
+    cytls, whether it checks the host name or not (without, it took the second: issue 12)."""
+    if any_purpose_only:
+        eku, name = [x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE], "any purpose"
+        allows = "anyExtendedKeyUsage"
+    else:
+        eku, name, allows = [pki.CLIENT_AUTH], "client only", "clientAuth"
+    leaf = pki.make_leaf(world.inter, common_name=name, eku=eku)
     return Scenario(
         [leaf[0], world.inter[0]],
         leaf[1],
@@ -331,27 +341,9 @@ def _wrong_eku(world: World, check_hostname: bool = True) -> Scenario:
         code=V.INVALID_PURPOSE,
         alert=A.unsupported_certificate,
         words=(
-            "certificate 'CN=client only' is not valid for TLS server authentication "
-            "(serverAuth): its extendedKeyUsage allows clientAuth",
+            f"certificate 'CN={name}' is not valid for TLS server authentication "
+            f"(serverAuth): its extendedKeyUsage allows {allows}",
         ),
-    )
-
-
-def _any_eku_leaf(world: World, check_hostname: bool = True) -> Scenario:
-    """A leaf whose only extendedKeyUsage is anyExtendedKeyUsage: OpenSSL's purpose check
-    refuses it for a TLS server, and so does cytls, whether it checks the host name or not
-    (without, it accepted it: issue 12)."""
-    any_eku = x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
-    leaf = pki.make_leaf(world.inter, common_name="any purpose", eku=[any_eku])
-    return Scenario(
-        [leaf[0], world.inter[0]],
-        leaf[1],
-        [world.root[0]],
-        "localhost",
-        check_hostname=check_hostname,
-        code=V.INVALID_PURPOSE,
-        alert=A.unsupported_certificate,
-        words=("its extendedKeyUsage allows anyExtendedKeyUsage",),
     )
 
 
@@ -514,8 +506,10 @@ SCENARIOS: dict[str, Callable[[World], Scenario]] = {
     "ip-only-in-dns-san": _ip_only_in_dns_san,
     "wrong-eku": _wrong_eku,
     "wrong-eku-no-check-hostname": lambda world: _wrong_eku(world, check_hostname=False),
-    "any-eku-leaf": _any_eku_leaf,
-    "any-eku-leaf-no-check-hostname": lambda world: _any_eku_leaf(world, check_hostname=False),
+    "any-eku-leaf": lambda world: _wrong_eku(world, any_purpose_only=True),
+    "any-eku-leaf-no-check-hostname": lambda world: _wrong_eku(
+        world, check_hostname=False, any_purpose_only=True
+    ),
     "intermediate-for-clients-only": _intermediate_for_clients_only,
     "not-a-ca": _not_a_ca,
     "path-length": _path_length,
