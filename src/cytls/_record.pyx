@@ -184,6 +184,30 @@ cdef void block_give(unsigned char *block, Py_ssize_t size) noexcept:
     free(block)
 
 
+def _block_cache_clear():
+    """Testing hook: free every cached block, so that the next ones released are cached
+    (the cache is process-wide and holds at most CACHE_SLOTS blocks). Returns how many."""
+    global _cache_bytes
+    cdef int i, freed = 0
+    for i in range(CACHE_SLOTS):
+        if _cache_block[i] != NULL:
+            cytls_unpark(_cache_block[i], _cache_size[i])
+            free(_cache_block[i])
+            _cache_block[i] = NULL
+            freed += 1
+    _cache_bytes = 0
+    return freed
+
+
+def _block_cache_count():
+    """Testing hook: how many blocks the cache holds."""
+    cdef int i, count = 0
+    for i in range(CACHE_SLOTS):
+        if _cache_block[i] != NULL:
+            count += 1
+    return count
+
+
 def _block_cache_contains(needle):
     """Testing hook: whether any block parked in the cache holds ``needle`` (plaintext must
     never be found there)."""
