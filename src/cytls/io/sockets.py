@@ -255,8 +255,7 @@ class TLSSocket(socket.socket):
         except ssl.SSLError:
             self._flush_quietly()  # the fatal alert, if the connection wrote one
             raise
-        while conn.next_event() is not None:
-            pass
+        conn.discard_events()  # ssl.SSLSocket reports none
         # A KeyUpdate response, session tickets...: sent now, or by the next call if it would block.
         with contextlib.suppress(ssl.SSLWantWriteError):
             self._flush()
