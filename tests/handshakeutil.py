@@ -684,7 +684,11 @@ def time_limit(seconds: float) -> Iterator[None]:
     where pytest runs tests). Elsewhere (Windows has no SIGALRM) a watchdog thread raises it in
     the block's thread with PyThreadState_SetAsyncExc, at its next bytecode as a signal handler
     would. Not the thread everywhere: CPython 3.13 sometimes delivers such an exception past
-    every handler of the block (python/cpython#139622).
+    every handler of the block (python/cpython#139622). The watchdog cannot interrupt a C call.
+
+    Either way, on CPython 3.13.0 an exception raised at the back edge of a loop written directly
+    in the block can skip the block's handlers (python/cpython#108214): the test still fails, as
+    it should, but not through an enclosing ``pytest.raises``.
     """
     message = f"took longer than {seconds} s: a hang?"
 
