@@ -1,4 +1,5 @@
-"""Build the one compiled module, cytls._record. Metadata lives in pyproject.toml.
+"""Build the compiled modules: the record layer (cytls._record) and the reader of a
+ClientHello's key exchange offer (cytls._hello). Metadata lives in pyproject.toml.
 
 There is no pure-Python fallback: if the extension cannot be compiled, installation fails
 with a message that says what is missing.
@@ -11,7 +12,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 
-class BuildRecordLayer(build_ext):
+class BuildExtensions(build_ext):
     """build_ext that turns a compiler failure into an actionable message."""
 
     def run(self) -> None:
@@ -19,20 +20,18 @@ class BuildRecordLayer(build_ext):
             super().run()
         except Exception as exc:
             sys.stderr.write(
-                "\nerror: cytls could not compile its record layer (cytls._record).\n"
+                "\nerror: cytls could not compile its extensions (cytls._record, cytls._hello).\n"
                 "cytls has no pure-Python fallback. Install a C compiler and the Python\n"
                 "development headers (Debian/Ubuntu: apt-get install build-essential python3-dev;\n"
                 "macOS: xcode-select --install; Windows: Visual Studio Build Tools), or install\n"
                 "a prebuilt wheel for your platform.\n\n"
             )
-            raise SystemExit(f"cytls: building cytls._record failed: {exc}") from exc
+            raise SystemExit(f"cytls: building the extension modules failed: {exc}") from exc
 
 
 extensions = [
-    Extension(
-        "cytls._record",
-        ["src/cytls/_record.pyx"],
-    )
+    Extension("cytls._record", ["src/cytls/_record.pyx"]),
+    Extension("cytls._hello", ["src/cytls/_hello.pyx"]),
 ]
 
 setup(
@@ -40,5 +39,5 @@ setup(
         extensions,
         compiler_directives={"language_level": "3", "embedsignature": True},
     ),
-    cmdclass={"build_ext": BuildRecordLayer},
+    cmdclass={"build_ext": BuildExtensions},
 )

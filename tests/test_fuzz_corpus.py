@@ -23,6 +23,7 @@ HARNESSES = [
     "fuzz_client_flight",
     "fuzz_certs",
     "fuzz_tickets",
+    "fuzz_client_hello_lists",
 ]
 
 

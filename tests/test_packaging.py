@@ -22,12 +22,13 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from packaging.version import Version
 
 import cytls
-from cytls import _record
+from cytls import _hello, _record
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -87,12 +88,14 @@ def test_no_other_source_file_spells_the_version() -> None:
     assert spelled == ["src/cytls/__init__.py"]
 
 
-def test_the_record_layer_is_the_one_built_for_this_package() -> None:
-    """The extension sits beside the package it belongs to; when the suite tests a wheel
+@pytest.mark.parametrize("module", [_record, _hello], ids=lambda m: m.__name__)
+def test_the_extensions_are_the_ones_built_for_this_package(module: ModuleType) -> None:
+    """Each extension sits beside the package it belongs to; when the suite tests a wheel
     (CYTLS_EXPECT_WHEEL=1), both come from site-packages, not from a source tree."""
     package_dir = Path(cytls.__file__).resolve().parent
-    assert Path(_record.__file__).resolve().parent == package_dir
-    assert Path(_record.__file__).name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert module.__file__ is not None
+    assert Path(module.__file__).resolve().parent == package_dir
+    assert Path(module.__file__).name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
     if os.environ.get("CYTLS_EXPECT_WHEEL") == "1":
         site_dirs = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
         assert package_dir.parent in site_dirs, f"cytls imported from {package_dir}"
@@ -158,7 +161,8 @@ def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dist
         if name.startswith(("src/", "tests/"))
         or name in {"README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in"}
     }
-    assert "src/cytls/_record.pyx" in wanted and "tests/vectors/rfc8448_simple_1rtt.json" in wanted
+    assert {"src/cytls/_record.pyx", "src/cytls/_hello.pyx"} <= wanted
+    assert "tests/vectors/rfc8448_simple_1rtt.json" in wanted
     assert names - generated == wanted
 
 
@@ -167,14 +171,16 @@ def test_wheel_holds_the_modules_the_extension_and_its_stub(dists: Dists) -> Non
     with zipfile.ZipFile(dists.wheel) as wheel:
         names = set(wheel.namelist())
     dist_info = f"cytls-{cytls.__version__}.dist-info/"
-    extension = {n for n in names if re.fullmatch(r"cytls/_record\.[^/]+\.(so|pyd)", n)}
-    assert len(extension) == 1, names
+    compiled = {n for n in names if re.fullmatch(r"cytls/_(record|hello)\.[^/]+\.(so|pyd)", n)}
+    assert {n.split(".")[0] for n in compiled} == {"cytls/_record", "cytls/_hello"}, names
+    assert len(compiled) == 2, names
     modules = {
         name.removeprefix("src/")
         for name in dists.tracked
         if name.startswith("src/cytls/") and name.endswith(".py")
     }
-    expected = modules | extension | {"cytls/_record.pyi", "cytls/py.typed"}
+    stubs = {"cytls/_record.pyi", "cytls/_hello.pyi"}
+    expected = modules | compiled | stubs | {"cytls/py.typed"}
     assert {n for n in names if not n.startswith(dist_info)} == expected  # no .pyx, no .c
     metadata = wheel_metadata(dists.wheel, dist_info)
     assert metadata["Version"] == [cytls.__version__]

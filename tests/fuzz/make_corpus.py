@@ -300,6 +300,38 @@ def record_inputs() -> dict[str, bytes]:
     return out
 
 
+def client_hello_list_inputs() -> dict[str, bytes]:
+    """A real cytls ClientHello (fresh, and resuming with a ticket), its lists on their own,
+    and one with GREASE suites and extensions spliced in."""
+    from cytls.wire.messages import ClientHello
+
+    out = {}
+    for name, session in (("fresh", None), ("resume", fu.fixed_session(fu.client_context(0)))):
+        client = cytls.Connection(
+            fu.client_context(0),
+            server_hostname="localhost",
+            environment=fu.deterministic_environment(b"lists " + name.encode()),
+            session=session,
+        )
+        body = fu.split_records(client.data_to_send())[0][1][4:]  # one record, one message
+        hello = ClientHello.parse(body)
+        extensions = dict(hello.extensions)
+        out[f"{name}_hello"] = b"\x00" + body
+        groups, shares = extensions[10], extensions[51]
+        out[f"{name}_offer"] = b"\x01" + len(groups).to_bytes(2, "big") + groups + shares
+        out[f"{name}_schemes"] = b"\x02" + extensions[13]
+        if 41 in extensions:
+            out[f"{name}_psk"] = b"\x03\x02" + extensions[41]
+        grease = ClientHello(
+            hello.random,
+            hello.legacy_session_id,
+            [0x0A0A, *hello.cipher_suites],
+            [(0x1A1A, b""), *hello.extensions[:-1], (0x2A2A, b"\x00"), *hello.extensions[-1:]],
+        )
+        out[f"{name}_grease"] = b"\x00" + grease.serialize()
+    return out
+
+
 def write(harness: str, inputs: dict[str, bytes]) -> None:
     directory = fu.CORPUS / harness
     shutil.rmtree(directory, ignore_errors=True)
@@ -320,6 +352,7 @@ def main() -> None:
     write("fuzz_client_flight", client_flights())
     write("fuzz_certs", cert_inputs())
     write("fuzz_tickets", ticket_inputs())
+    write("fuzz_client_hello_lists", client_hello_list_inputs())
 
 
 if __name__ == "__main__":

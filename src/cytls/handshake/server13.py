@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hmac
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cytls._hello import read_key_exchange_offer, read_offered_psks, sift_client_hello
 from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
 from cytls.context import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.errors import ProtocolError, TLSError
@@ -38,6 +40,7 @@ from cytls.handshake.keyschedule import (
 )
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.wire import extensions as ext
+from cytls.wire.enums import CipherSuite
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -93,6 +96,7 @@ class ServerHandshake(Handshake):
         self.peer_offered_post_handshake_auth = False
         self.sent_change_cipher_spec = False
         self.first_client_hello: ClientHello | None = None
+        self.first_client_hello_ignored: tuple[bytes, bytes] = (b"", b"")
         self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
         self._expect = self._client_hello
 
@@ -100,7 +104,7 @@ class ServerHandshake(Handshake):
 
     def _client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.client_hello, msg_type, "waiting for ClientHello")
-        hello = ClientHello.parse(body)
+        hello, self.first_client_hello_ignored = _parse_client_hello(body)
         self.client_random = hello.random
         self.peer_change_cipher_spec_allowed = True
         self._check_client_hello(hello)
@@ -146,7 +150,8 @@ class ServerHandshake(Handshake):
         modes_data = find_extension(hello.extensions, E.psk_key_exchange_modes)
         if data is None or modes_data is None:
             return None
-        identities, binders = ext.decode_pre_shared_key_client(data)
+        # The first MAX_PSK_IDENTITIES of up to some 1,500 (README, "Limits").
+        identities, binders, binders_length = read_offered_psks(data, MAX_PSK_IDENTITIES)
         modes = ext.decode_psk_key_exchange_modes(modes_data)
         if PSK_KE in modes and self.context.options & OP_ALLOW_NO_DHE_KEX:
             mode = PSK_KE
@@ -164,7 +169,7 @@ class ServerHandshake(Handshake):
         # after HelloRetryRequest, to the first one): a wrong one aborts (§4.2.11.2).
         schedule = KeySchedule(self.suite, state.psk)
         transcript = self.transcript.copy()
-        transcript.update(raw[: -ext.pre_shared_key_binders_length(binders)])
+        transcript.update(raw[:-binders_length])
         expected = finished_verify_data(
             hash_name, schedule.binder_key(external=False), transcript.digest()
         )
@@ -185,7 +190,7 @@ class ServerHandshake(Handshake):
         ours for this hash; tickets from elsewhere, expired or tampered with are passed over."""
         now_ms = int(self.environment.now() * 1000)
         keys = self.context.ticket_keys
-        for index, (identity, _) in enumerate(identities[:MAX_PSK_IDENTITIES]):
+        for index, (identity, _) in enumerate(identities):
             state = keys.open(identity)
             if state is None or state.suite not in SUITES:
                 continue
@@ -314,7 +319,10 @@ class ServerHandshake(Handshake):
         shares_data = find_extension(extensions, E.key_share)
         signature_data = find_extension(extensions, E.signature_algorithms)
         assert signature_data is not None
-        self.peer_signature_schemes = ext.decode_signature_algorithms(signature_data)
+        # Only the schemes cytls knows: the peer may list 32,767 (README, "Limits").
+        self.peer_signature_schemes = ext.signature_algorithms_among(
+            signature_data, _RECOGNIZED_SCHEMES
+        )
         require(
             context.private_key is not None,
             ALERT.handshake_failure,
@@ -333,12 +341,11 @@ class ServerHandshake(Handshake):
 
         if groups_data is None or shares_data is None:
             return common[0], None, None
-        client_groups = ext.decode_supported_groups(groups_data)
-        shares = ext.decode_key_share_client(shares_data)
-        _check_share_order(shares, client_groups)
-        candidates = [group for group in context.groups if group in client_groups]
+        # Our groups, in our order, that the client lists; its shares for them (§4.2.7-4.2.8).
+        candidates, shared, _ = read_key_exchange_offer(
+            groups_data, shares_data, tuple(context.groups)
+        )
         require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
-        shared = dict(shares)
         for group in candidates:
             if group in shared:
                 return common[0], group, shared[group]
@@ -387,7 +394,7 @@ class ServerHandshake(Handshake):
 
     def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.expect(H.client_hello, msg_type, "waiting for the second ClientHello")
-        hello = ClientHello.parse(body)
+        hello, ignored = _parse_client_hello(body)
         self._check_client_hello(hello)
         first = self.first_client_hello
         assert first is not None and self.transcript is not None and self.suite is not None
@@ -396,7 +403,8 @@ class ServerHandshake(Handshake):
             and hello.legacy_session_id == first.legacy_session_id
             and hello.cipher_suites == first.cipher_suites
             and hello.legacy_compression_methods == first.legacy_compression_methods
-            and _fixed_extensions(hello) == _fixed_extensions(first),
+            and _fixed_extensions(hello) == _fixed_extensions(first)
+            and ignored == self.first_client_hello_ignored,
             ALERT.illegal_parameter,
             "the second ClientHello changed more than RFC 8446 §4.1.2 allows",
         )
@@ -411,14 +419,24 @@ class ServerHandshake(Handshake):
             ALERT.illegal_parameter,
             "the second ClientHello added pre_shared_key (RFC 8446 §4.1.2 allows updating it)",
         )
+        # supported_groups is the first ClientHello's (checked above), which listed self.group.
+        groups_data = find_extension(hello.extensions, E.supported_groups)
         shares_data = find_extension(hello.extensions, E.key_share)
-        shares = ext.decode_key_share_client(shares_data) if shares_data is not None else []
         require(
-            len(shares) == 1 and shares[0][0] == self.group,
+            groups_data is not None and self.group is not None,
+            ALERT.missing_extension,
+            "the second ClientHello has no supported_groups",
+        )
+        assert groups_data is not None and self.group is not None  # for mypy: required above
+        _, shared, share_count = read_key_exchange_offer(
+            groups_data, shares_data if shares_data is not None else b"\x00\x00", (self.group,)
+        )
+        require(
+            share_count == 1 and self.group in shared,
             ALERT.illegal_parameter,
             "the second ClientHello must carry exactly one key share, for the group asked for",
         )
-        self._answer(hello, raw, self.group, shares[0][1])
+        self._answer(hello, raw, self.group, shared[self.group])
 
     # --- our flight -------------------------------------------------------------------------------
 
@@ -694,30 +712,33 @@ _MAY_CHANGE_AFTER_HRR = frozenset(
 )
 
 
+def _code_point_bitmap(values: Iterable[int]) -> bytes:
+    """One bit for each uint16 code point, set for ``values`` (as ``sift_client_hello`` takes)."""
+    bits = bytearray(0x10000 // 8)
+    for value in values:
+        bits[value >> 3] |= 1 << (value & 7)
+    return bytes(bits)
+
+
+_RECOGNIZED_SUITES = _code_point_bitmap(CipherSuite)
+_RECOGNIZED_EXTENSIONS = _code_point_bitmap(ExtensionType)
+_RECOGNIZED_SCHEMES = tuple(signatures.SignatureScheme)
+
+
+def _parse_client_hello(body: bytes) -> tuple[ClientHello, tuple[bytes, bytes]]:
+    """The ClientHello without the cipher suites and extensions cytls does not recognize (a
+    server ignores them, RFC 8446 §4.1.2, §4.2), and those as raw bytes (suites, extensions).
+
+    Sifted out in C before the parse, so that a peer who fills 64 KiB with them costs no more
+    than one who does not (README, "Limits and hostile input"); the parse fails as it would on
+    the whole message.
+    """
+    sifted, ignored_suites, ignored_extensions = sift_client_hello(
+        body, _RECOGNIZED_SUITES, _RECOGNIZED_EXTENSIONS
+    )
+    return ClientHello.parse(sifted), (ignored_suites, ignored_extensions)
+
+
 def _fixed_extensions(hello: ClientHello) -> dict[int, bytes]:
     """The extensions a second ClientHello must repeat exactly (in any order)."""
     return {t: d for t, d in hello.extensions if t not in _MAY_CHANGE_AFTER_HRR}
-
-
-def _check_share_order(shares: list[tuple[int, bytes]], groups: list[int]) -> None:
-    """Each KeyShareEntry names an offered group, in supported_groups order (§4.2.8).
-
-    Linear in the lists' lengths, with no call per item: a peer controls both, and a
-    ClientHello can carry some 16,000 groups and 6,500 shares (a lookup in the list per share
-    cost seconds)."""
-    # The first position of each group (reversed, so that earlier positions overwrite later).
-    position = {group: index for index, group in reversed(list(enumerate(groups)))}
-    previous = -1
-    for group, _ in shares:
-        index = position.get(group, -1)
-        if index < 0:
-            raise ProtocolError(
-                ALERT.illegal_parameter,
-                f"key share for group {group}, which supported_groups does not list (§4.2.8)",
-            )
-        if index < previous:
-            raise ProtocolError(
-                ALERT.illegal_parameter,
-                "key shares are not in supported_groups order (RFC 8446 §4.2.8)",
-            )
-        previous = index

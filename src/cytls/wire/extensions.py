@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 
+from cytls._hello import listed_code_points
 from cytls.errors import ProtocolError
 from cytls.wire.codec import Reader, Writer, decode_error
 from cytls.wire.enums import AlertDescription
@@ -54,6 +55,7 @@ __all__ = [
     "encode_supported_versions_client",
     "encode_supported_versions_server",
     "pre_shared_key_binders_length",
+    "signature_algorithms_among",
 ]
 
 HOST_NAME = 0  # NameType.host_name (RFC 6066 §3)
@@ -186,6 +188,17 @@ def decode_signature_algorithms(data: bytes) -> list[int]:
     schemes = _uint16_list(r, "supported_signature_algorithms", 2, 0xFFFE)
     r.finish()
     return schemes
+
+
+def signature_algorithms_among(data: bytes, ours: tuple[int, ...]) -> list[int]:
+    """The schemes of ``ours`` that a signature_algorithms (or _cert) extension lists, in the
+    order of ``ours``: what choosing a scheme needs, read in C (cytls._hello) without an object
+    per item, since the peer may list 32,767 schemes."""
+    listed = listed_code_points(data, 2, 0xFFFE, ours)
+    if listed is None:
+        decode_signature_algorithms(data)  # says what is wrong with it
+        raise AssertionError("listed_code_points and decode_signature_algorithms disagree")
+    return listed
 
 
 # -- supported_versions (RFC 8446 §4.2.1) -----------------------------------------------------
