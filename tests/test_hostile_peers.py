@@ -8,13 +8,22 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import struct
+import sys
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 
 import pki
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from handshakeutil import (
     ALERT,
     APPDATA,
     HANDSHAKE,
+    SECP256R1,
+    X25519,
     Credentials,
     assert_aborts,
     client_context,
@@ -23,6 +32,7 @@ from handshakeutil import (
     connections,
     credentials,
     handshake,
+    hello_record,
     message,
     pump,
     read_protection,
@@ -35,8 +45,9 @@ from handshakeutil import (
 
 import cytls
 from cytls import _record
+from cytls.benchmark import as_records, costly_client_hellos
 from cytls.connection import MAX_WARNING_ALERTS
-from cytls.errors import ProtocolError, TLSError
+from cytls.errors import CertificateError, ProtocolError, TLSError
 from cytls.events import AlertReceived, KeyUpdated
 from cytls.handshake.client13 import MAX_POST_HANDSHAKE_REQUESTS
 from cytls.wire.enums import AlertDescription as A
@@ -60,7 +71,11 @@ def test_user_canceled_flood_before_the_client_hello() -> None:
     the fifth in a row is now unexpected_message, so the flood costs at most four events."""
     server = cytls.Connection(server_context(), server_side=True)
     flood = record(ALERT, USER_CANCELED) * 10_000
-    assert_aborts(server, flood, ProtocolError, A.unexpected_message, match="non-fatal alerts")
+
+    def receive() -> None:
+        assert_aborts(server, flood, ProtocolError, A.unexpected_message, match="non-fatal")
+
+    assert peak_allocated(receive) <= len(flood) + 64 * 1024  # the input, and no more
     assert len(events(server)) == MAX_WARNING_ALERTS - 1
 
 
@@ -98,11 +113,23 @@ def test_wrap_bio_keeps_no_events() -> None:
             incoming.write(server.data_to_send())
     server.receive_data(outgoing.read())  # the client's Finished
     assert server.handshake_complete
-    for _ in range(200):
-        server.key_update(request_peer=False)
-        server.send(b"x")
-        incoming.write(server.data_to_send())
-        assert tls.read() == b"x"
+
+    def updates(count: int) -> None:
+        for _ in range(count):
+            server.key_update(request_peer=False)
+            server.send(b"x")
+            incoming.write(server.data_to_send())
+            assert tls.read() == b"x"
+
+    updates(50)  # the caches settle
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        updates(200)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 4096  # an event kept per KeyUpdate: some 11 KiB for these 200
     assert tls.connection.next_event() is None
 
 
@@ -351,3 +378,195 @@ def test_the_largest_signature_algorithms_extension() -> None:
     )
     flight = server.data_to_send()
     assert (flight[0], flight[5]) == (HANDSHAKE, 2)  # a ServerHello: the server went on
+
+
+# --- the costliest ClientHello costs about a typical one (README, "Limits and hostile input") ----
+
+
+def profile_events(run: Callable[[], None]) -> int:
+    """Python calls and returns (and C calls from Python) while ``run`` runs: a count of the
+    work that does not move with the machine's load, unlike a time."""
+    count = 0
+
+    def count_event(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        count += 1
+
+    sys.setprofile(count_event)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def peak_allocated(run: Callable[[], None]) -> int:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def typical_client_hello() -> bytes:
+    return cytls.Connection(client_context(), server_hostname="localhost").data_to_send()
+
+
+@pytest.mark.parametrize(
+    "shape", ["unrecognized extensions", "groups and key shares", "signature algorithms"]
+)
+def test_the_costliest_client_hellos_cost_about_a_typical_one(
+    typical_client_hello: bytes, shape: str
+) -> None:
+    """Each fills the 128 KiB a ClientHello can hold with one kind of peer-sized list, beside
+    32,767 cipher suites none of which the server knows. Bounds: the server's Python work
+    (profile events) within 1.5 times a typical ClientHello's, where a call per list item
+    made it 25 times; memory at its peak within 4 times the message. Timings are for `cytls
+    bench` (the same shapes), not for a test."""
+    costly = costly_client_hellos(typical_client_hello)[shape]
+    assert len(costly) > 128_000
+
+    def answer(flight: bytes) -> Callable[[], None]:
+        def run() -> None:
+            server = cytls.Connection(server_context(), server_side=True)
+            server.receive_data(flight)
+            reply = server.data_to_send()
+            assert (reply[0], reply[5]) == (HANDSHAKE, 2)  # a ServerHello
+
+        return run
+
+    typical_work = profile_events(answer(typical_client_hello))
+    assert profile_events(answer(as_records(costly))) <= 1.5 * typical_work
+    assert peak_allocated(answer(as_records(costly))) <= 4 * len(costly)
+
+
+# --- every exception a peer can cause is a ProtocolError with an alert ---------------------------
+
+# The DER of the authorityKeyIdentifier and subjectKeyIdentifier OIDs (RFC 5280 §4.2.1.1-2).
+AKI_OID = b"\x06\x03\x55\x1d\x23"
+SKI_OID = b"\x06\x03\x55\x1d\x0e"
+
+
+def duplicate_extension_credentials() -> Credentials:
+    """A leaf (server and client auth) under an intermediate whose authorityKeyIdentifier was
+    relabelled subjectKeyIdentifier and re-signed: cryptography parses it, then raises
+    DuplicateExtension on the first read of an extension."""
+    ca = root_ca()
+    inter = pki.make_intermediate(ca, common_name="duplicate extension intermediate")
+    bad = x509.load_der_x509_certificate(pki.resigned(inter[0], ca[1], AKI_OID, SKI_OID))
+    with pytest.raises(x509.DuplicateExtension):
+        bad.extensions  # noqa: B018
+    leaf = pki.make_leaf(inter, names=["localhost"], eku="serverAuth|clientAuth")
+    return write_credentials(ca, leaf, bad)
+
+
+def test_a_server_chain_with_a_duplicate_extension() -> None:
+    client, server = connections(
+        client_context(), server_context(duplicate_extension_credentials())
+    )
+    server.receive_data(client.data_to_send())
+    assert_aborts(
+        client,
+        server.data_to_send(),
+        CertificateError,
+        A.bad_certificate,
+        peer=server,
+        match="certificate #1 of the chain is malformed",
+    )
+
+
+def test_a_client_chain_with_a_duplicate_extension() -> None:
+    server_ctx = server_context()
+    server_ctx.verify_mode = cytls.CERT_REQUIRED
+    server_ctx.load_verify_locations(cadata=credentials().ca_pem)
+    client_ctx = client_context()
+    bad = duplicate_extension_credentials()
+    client_ctx.load_cert_chain(bad.certfile, bad.keyfile)
+    client, server = connections(client_ctx, server_ctx)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())  # the client's Certificate flight follows
+    assert_aborts(
+        server,
+        client.data_to_send(),
+        CertificateError,
+        A.bad_certificate,
+        peer=client,
+        match="certificate #1 of the chain is malformed",
+    )
+
+
+def test_a_key_log_file_that_cannot_be_written_fails_the_connection(tmp_path: Path) -> None:
+    """As ssl, an unwritable path fails when set. One that stops being writable mid-handshake
+    (here, replaced by a directory) fails the connection with internal_error, the OSError
+    chained, instead of leaving it half-way through the ServerHello."""
+    with pytest.raises(OSError):
+        client_context().keylog_filename = str(tmp_path / "missing" / "keys.log")
+    context = client_context()
+    path = tmp_path / "keys.log"
+    context.keylog_filename = str(path)
+    client, server = connections(context, server_context())
+    server.receive_data(client.data_to_send())
+    path.unlink()
+    path.mkdir()
+    error = assert_aborts(
+        client, server.data_to_send(), ProtocolError, A.internal_error, peer=server
+    )
+    assert isinstance(error.__cause__, IsADirectoryError)
+
+
+# --- invalid key shares: the alert OpenSSL answers (the ssl module, on the same bytes) -----------
+
+
+def p256_point(*, on_curve: bool = True, compressed: bool = False) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    fmt = PublicFormat.CompressedPoint if compressed else PublicFormat.UncompressedPoint
+    raw = key.public_bytes(Encoding.X962, fmt)
+    return raw if on_curve else raw[:-1] + bytes([raw[-1] ^ 1])  # y + 1: off the curve
+
+
+INVALID_SHARES = {
+    "x25519_empty": ("x25519", lambda: (X25519, b"")),
+    "x25519_31_bytes": ("x25519", lambda: (X25519, bytes(range(1, 32)))),
+    "x25519_33_bytes": ("x25519", lambda: (X25519, bytes(range(1, 34)))),
+    "x25519_all_zero_output": ("x25519", lambda: (X25519, bytes(32))),  # a low-order point
+    "p256_off_curve": ("secp256r1", lambda: (SECP256R1, p256_point(on_curve=False))),
+    "p256_compressed": ("secp256r1", lambda: (SECP256R1, p256_point(compressed=True))),
+    "p256_not_a_point": ("secp256r1", lambda: (SECP256R1, b"\x04" + bytes(64))),
+}
+
+
+def with_share(group_names: str, share: tuple[int, bytes]) -> bytes:
+    """A cytls client's ClientHello for ``group_names``, its one key share replaced."""
+    client = cytls.Connection(client_context(groups=group_names), server_hostname="localhost")
+    hello = client_hello_of(client.data_to_send())
+    group, key = share
+    entry = struct.pack("!HH", group, len(key)) + key
+    data = struct.pack("!H", len(entry)) + entry
+    return hello_record(
+        dataclasses.replace(hello, extensions=replace_extension(hello.extensions, 51, data))
+    )
+
+
+def ssl_server_alert(flight: bytes) -> int:
+    """The alert an ssl (OpenSSL) server answers ``flight`` with."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(credentials().certfile, credentials().keyfile)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = context.wrap_bio(incoming, outgoing, server_side=True)
+    incoming.write(flight)
+    with pytest.raises(ssl.SSLError):
+        server.do_handshake()
+    answer = outgoing.read()
+    assert answer[:1] == b"\x15" and answer[5] == 2, answer.hex()  # a fatal alert, in the clear
+    return answer[6]
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_SHARES))
+def test_an_invalid_key_share_gets_the_alert_openssl_sends(case: str) -> None:
+    group_names, share = INVALID_SHARES[case]
+    flight = with_share(group_names, share())
+    expected = A(ssl_server_alert(flight))
+    server = cytls.Connection(server_context(), server_side=True)
+    assert_aborts(server, flight, ProtocolError, expected)

@@ -420,51 +420,85 @@ def suite_name(tls: ssl.SSLObject | TLSObject | Connection) -> str:
 
 # --- hostile input: the costliest ClientHello against a typical one -----------------------------
 
-# The costliest ClientHello found within the limits (README, "Limits and hostile input"): a
-# supported_groups list of 16,000 unknown groups and x25519, and a share for the first 6,500 of
-# them and for x25519, filling the 64 KiB an extension block holds. Every loop over a list the
-# peer sends must stay linear for it to cost about what a typical one does.
-COSTLY_GROUPS = 16_000
-COSTLY_SHARES = 6_500
+# A ClientHello holds at most 65,534 bytes of cipher suites and 65,535 of extensions (RFC 8446
+# §4.1.2; README, "Limits and hostile input"). Each shape below fills them with one kind of
+# peer-sized list; every loop over such a list must stay linear, and cheap per item, for the
+# costliest to cost about what a typical ClientHello does (issue 12: at most 3 times).
+MAX_SUITES = 0xFFFE // 2
+
+
+def _vector16(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def _uint16s(values: Iterable[int]) -> bytes:
+    return b"".join(value.to_bytes(2, "big") for value in values)
+
+
+def costly_client_hellos(typical: bytes) -> dict[str, bytes]:
+    """ClientHello messages (with their handshake header) built on ``typical``, a cytls client's
+    first flight as one record: each fills the message with one kind of list a peer sizes, beside
+    32,767 - n unrecognized cipher suites, and a server must still answer it."""
+    from cytls.wire.extensions import decode_key_share_client
+    from cytls.wire.messages import ClientHello, ExtensionType
+
+    hello = ClientHello.parse(typical[9:])  # one record: 5 bytes of header, 4 of message header
+    extensions = list(hello.extensions)
+    room = 0xFFFF - sum(4 + len(data) for _, data in extensions) - 64
+
+    def build(replaced: dict[int, bytes], added: Iterable[tuple[int, bytes]] = ()) -> bytes:
+        kept = [(kind, replaced.get(kind, data)) for kind, data in extensions]
+        psk = [item for item in kept if item[0] == ExtensionType.pre_shared_key]
+        kept = [item for item in kept if item[0] != ExtensionType.pre_shared_key]
+        suites = hello.cipher_suites + [0x5A00 + i % 0x2000 for i in range(MAX_SUITES)]
+        return ClientHello(
+            hello.random, hello.legacy_session_id, suites[:MAX_SUITES], [*added, *kept, *psk]
+        ).to_message()
+
+    x25519 = 0x001D
+    groups = [0x4000 + i for i in range(room // 4)] + [x25519]
+    (shares_data,) = [data for kind, data in extensions if kind == ExtensionType.key_share]
+    x25519_share = dict(decode_key_share_client(shares_data))[x25519]
+    shares = [(group, b"\x00") for group in groups[: room // 10]] + [(x25519, x25519_share)]
+    shares_data = b"".join(g.to_bytes(2, "big") + _vector16(k) for g, k in shares)
+    schemes = [0x0900 + i for i in range(room // 2 - 1)] + [0x0403]  # ecdsa_secp256r1_sha256
+    return {
+        "unrecognized extensions": build({}, [(0x5000 + i, b"") for i in range(room // 4)]),
+        "groups and key shares": build(
+            {
+                ExtensionType.supported_groups: _vector16(_uint16s(groups)),
+                ExtensionType.key_share: _vector16(shares_data),
+            }
+        ),
+        "signature algorithms": build(
+            {ExtensionType.signature_algorithms: _vector16(_uint16s(schemes))}
+        ),
+    }
+
+
+def as_records(message: bytes) -> bytes:
+    """``message`` in plaintext handshake records of 16 KiB at most."""
+    return b"".join(
+        b"\x16\x03\x01" + len(chunk).to_bytes(2, "big") + chunk
+        for chunk in (message[i : i + 16384] for i in range(0, len(message), 16384))
+    )
 
 
 def client_hello_flights(credentials: Credentials) -> tuple[bytes, bytes]:
     """(a typical ClientHello flight of a cytls client, the costliest one), as records."""
-    from cryptography.hazmat.primitives.asymmetric import x25519
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     from cytls.connection import Connection
     from cytls.context import PROTOCOL_TLS_CLIENT, TLSContext
-    from cytls.wire.messages import ClientHello, ExtensionType
 
     context = TLSContext(PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(credentials.cafile)
     typical = Connection(context, server_hostname="localhost").data_to_send()
-    hello = ClientHello.parse(typical[9:])  # one record: 5 bytes of header, 4 of message header
-    x25519_group = 0x001D
-    groups = [0x4000 + i for i in range(COSTLY_GROUPS)] + [x25519_group]
-    share = (
-        x25519.X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    )
-    entries = [(group, b"\x00") for group in groups[: COSTLY_SHARES - 1]]
-    entries.append((x25519_group, share))
-    shares = b"".join(
-        group.to_bytes(2, "big") + len(key).to_bytes(2, "big") + key for group, key in entries
-    )
-    group_list = b"".join(group.to_bytes(2, "big") for group in groups)
-    replaced: dict[int, bytes] = {
-        ExtensionType.supported_groups: len(group_list).to_bytes(2, "big") + group_list,
-        ExtensionType.key_share: len(shares).to_bytes(2, "big") + shares,
-    }
-    extensions = [(kind, replaced.get(kind, data)) for kind, data in hello.extensions]
-    message = ClientHello(
-        hello.random, hello.legacy_session_id, hello.cipher_suites, extensions
-    ).to_message()
-    costly = b"".join(
-        b"\x16\x03\x01" + len(chunk).to_bytes(2, "big") + chunk
-        for chunk in (message[i : i + 16384] for i in range(0, len(message), 16384))
-    )
-    return typical, costly
+    costly = costly_client_hellos(typical)[COSTLIEST_SHAPE]
+    return typical, as_records(costly)
+
+
+# The shape that costs the server most (measured beside the others): 32,767 suites and 16,000
+# extensions, none of which it recognizes.
+COSTLIEST_SHAPE = "unrecognized extensions"
 
 
 def server_first_flight(credentials: Credentials, flight: bytes) -> Callable[[], None]:
@@ -494,8 +528,8 @@ def client_hello_comparison(
     rounds, seconds = (5, 0.2) if quick else (11, 0.5)
     typical, costly = client_hello_flights(credentials)
     name = (
-        f"server's first flight: costliest ClientHello ({COSTLY_GROUPS:,} groups, "
-        f"{COSTLY_SHARES:,} shares, {len(costly) // 1024} KiB)"
+        f"server's first flight: costliest ClientHello ({MAX_SUITES:,} suites, "
+        f"{COSTLIEST_SHAPE}, {len(costly) // 1024} KiB)"
     )
     if progress:
         progress(name)

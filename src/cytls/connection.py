@@ -186,6 +186,18 @@ class Connection:
         except ProtocolError as exc:
             self._fail(exc)
             raise
+        except TLSError:
+            raise  # a peer's alert or a truncation: the connection recorded it as it happened
+        except Exception as exc:
+            # Anything else (a key log file that cannot be written, or a bug) still fails the
+            # connection, with internal_error (RFC 8446 §6.2), rather than leave it half-way
+            # through what it received.
+            error = ProtocolError(
+                AlertDescription.internal_error,
+                f"{type(exc).__name__} while processing received data: {exc}",
+            )
+            self._fail(error)
+            raise error from exc
 
     def _receive_eof(self) -> None:
         self._eof = True

@@ -76,7 +76,7 @@ class TLSContext:
         self.certificate_chain: list[x509.Certificate] = []
         self.certificate_chain_der: tuple[bytes, ...] = ()  # what the Certificate message carries
         self.private_key: Any = None
-        self.keylog_filename: str | None = None
+        self._keylog_filename: str | None = None
         self._post_handshake_auth = False
         self._trust: TrustStore | None = None
         self._num_tickets = 2  # as ssl.SSLContext.num_tickets
@@ -118,6 +118,25 @@ class TLSContext:
         if value not in (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED):
             raise ValueError("invalid value for verify_mode")
         self._verify_mode = ssl.VerifyMode(value)
+
+    @property
+    def keylog_filename(self) -> str | None:
+        """The file NSS key log lines are appended to (Wireshark reads them), or None."""
+        return self._keylog_filename
+
+    @keylog_filename.setter
+    def keylog_filename(self, value: str | os.PathLike[str] | None) -> None:
+        # As ssl: the file is opened (created if need be) when set, so that a path that cannot
+        # be written fails here rather than in the middle of a handshake.
+        if value is None:
+            self._keylog_filename = None
+            return
+        path = os.fspath(value)
+        if not isinstance(path, str):
+            raise TypeError("keylog_filename must be a str or os.PathLike of str, or None")
+        with open(path, "a", encoding="ascii"):
+            pass
+        self._keylog_filename = path
 
     @property
     def post_handshake_auth(self) -> bool:
