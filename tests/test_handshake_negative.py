@@ -574,6 +574,23 @@ SECOND_HELLO_CASES: list[tuple[str, Mutation, A]] = [
         lambda h: with_ext(h, E.supported_versions, None),
         A.protocol_version,
     ),
+    (
+        "changed_legacy_version",
+        lambda h: dataclasses.replace(h, legacy_version=0x0301),
+        A.illegal_parameter,
+    ),
+    # The server skips what it does not recognize without parsing it (cytls._hello), but the
+    # second ClientHello must still repeat it (§4.1.2).
+    (
+        "added_unknown_extension",
+        lambda h: with_ext(h, UNKNOWN_EXTENSION, b"grease"),
+        A.illegal_parameter,
+    ),
+    (
+        "added_unknown_suite",
+        lambda h: dataclasses.replace(h, cipher_suites=[0x0A0A, *h.cipher_suites]),
+        A.illegal_parameter,
+    ),
 ]
 
 

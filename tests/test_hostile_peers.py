@@ -1,11 +1,23 @@
 """Hostile peers (issue 12): work and memory a peer can cause stay bounded, and what RFC 8446
 forbids ends in its alert. Each test states the bound, checks the alert sent and that the
 connection is unusable afterwards (``assert_aborts``), and has a control that stays within it.
+
+Items of issue 12 whose tests live beside the code they cover:
+- the second ClientHello after a HelloRetryRequest (§4.1.2): test_handshake_negative.py,
+  ``test_server_rejects_second_client_hello`` (SNI, ALPN, schemes, groups, version, suites);
+- the EKU policy whatever check_hostname says: test_certs.py (anyExtendedKeyUsage-only leaf);
+- an exception from sni_callback: test_dropin.py, ``test_sni_callback_that_raises``, on ssl
+  and on cytls;
+- the empty-record count that control records do not reset: test_record_errors.py;
+- plaintext wiped before a buffer is cached: test_record_memory_safety.py;
+- 2^32 seals per ticket key: test_ticket_key_file.py;
+- the C walk over a ClientHello's lists against the Python codec: test_client_hello_lists.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import ssl
 import struct
 import sys
@@ -570,3 +582,25 @@ def test_an_invalid_key_share_gets_the_alert_openssl_sends(case: str) -> None:
     expected = A(ssl_server_alert(flight))
     server = cytls.Connection(server_context(), server_side=True)
     assert_aborts(server, flight, ProtocolError, expected)
+
+
+# --- secrets live no longer than needed (RFC 8446 §7.1, §7.2) ------------------------------------
+
+
+def test_handshake_and_superseded_traffic_secrets_are_dropped() -> None:
+    """After the handshake no key schedule (the handshake secrets) stays; after a KeyUpdate in
+    both directions nothing keeps the traffic secrets it replaced. Python cannot zero a bytes
+    object: dropping every reference is what it can do. (Wiping plaintext buffers and the
+    ticket key's seal count: tests/test_record_memory_safety.py, tests/test_ticket_key_file.py.)
+    """
+    client, server = handshake()
+    handshakes = [client._handshake, server._handshake]
+    assert [h.key_schedule for h in handshakes] == [None, None]
+    replaced = [(h.read_secret, h.write_secret) for h in handshakes]
+    client.key_update(request_peer=True)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    for pair, h in zip(replaced, handshakes, strict=True):
+        assert h.read_secret not in pair and h.write_secret not in pair
+        for secret in pair:
+            assert gc.get_referrers(secret) == [pair], "a replaced secret is still referenced"

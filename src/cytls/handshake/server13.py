@@ -399,7 +399,8 @@ class ServerHandshake(Handshake):
         first = self.first_client_hello
         assert first is not None and self.transcript is not None and self.suite is not None
         require(
-            hello.random == first.random
+            hello.legacy_version == first.legacy_version
+            and hello.random == first.random
             and hello.legacy_session_id == first.legacy_session_id
             and hello.cipher_suites == first.cipher_suites
             and hello.legacy_compression_methods == first.legacy_compression_methods
