@@ -100,7 +100,9 @@ def read_key_exchange_offer(
     if groups_length < 2:
         raise _decode_error("supported_groups extension: named_group_list is empty")
     if groups_length % 2:
-        raise _decode_error("supported_groups extension: named_group_list has an odd number of bytes")
+        raise _decode_error(
+            "supported_groups extension: named_group_list has an odd number of bytes"
+        )
     groups += 2
     for pos in range(0, groups_length, 2):
         _add(listed_bits, _uint16(groups + pos))
@@ -152,7 +154,9 @@ def read_key_exchange_offer(
         )
     if misplaced >= 0:
         raise _illegal("key shares are not in supported_groups order (RFC 8446 §4.2.8)")
-    listed = [item for item in ours if 0 <= item <= 0xFFFF and _has(listed_bits, <unsigned int>item)]
+    listed = [
+        item for item in ours if 0 <= item <= 0xFFFF and _has(listed_bits, <unsigned int>item)
+    ]
     return listed, offered, share_count
 
 

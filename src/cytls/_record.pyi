@@ -9,7 +9,7 @@ one per ``next_record`` call, so that the handshake can change keys at that reco
 from collections.abc import Callable
 from typing import Final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, disjoint_base
 
 # Content types, RFC 8446 §5.1.
 CHANGE_CIPHER_SPEC: Final[int]  # 20
@@ -30,11 +30,12 @@ TLS_AES_128_GCM_SHA256: Final[int]  # 0x1301
 TLS_AES_256_GCM_SHA384: Final[int]  # 0x1302
 TLS_CHACHA20_POLY1305_SHA256: Final[int]  # 0x1303
 
-PaddingPolicy = Callable[[int, int], int]
+_PaddingPolicy = Callable[[int, int], int]
 """Called as ``policy(content_type, content_length)`` for each outgoing protected record;
 returns how many zero bytes of padding to add (RFC 8446 §5.4). The result is clamped so the
 record stays within the write limit."""
 
+@disjoint_base
 class RecordLayer:
     """Both directions of one TLS connection's record protection.
 
@@ -52,7 +53,7 @@ class RecordLayer:
     """legacy_record_version of outgoing unprotected records: 0x0303, or 0x0301 for an initial
     ClientHello (RFC 8446 §5.1). Protected records always carry 0x0303."""
 
-    padding_policy: PaddingPolicy | None
+    padding_policy: _PaddingPolicy | None
     """Padding hook for outgoing protected records; None means no padding."""
 
     allow_plaintext_alerts: bool

@@ -55,7 +55,7 @@ cdef enum:
     MAX_FRAGMENT = 16384              # 2^14, RFC 8446 §5.1
     MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
     EMPTY_RECORD_LIMIT = 32           # as OpenSSL's MAX_EMPTY_RECORDS
-    SKIPPED_EARLY_RECORD_LIMIT = 1024 # rejected 0-RTT records dropped, whatever their sizes
+    SKIPPED_EARLY_RECORD_LIMIT = 1024  # rejected 0-RTT records dropped, whatever their sizes
     MIN_BUFFER = 256
     READING = 1                       # RecordLayer._busy bits
     WRITING = 2
