@@ -2,7 +2,7 @@
 
 import pytest
 
-from cytls.benchmark import Credentials, make_credentials
+from cytls.cli.benchmark import Credentials, make_credentials
 
 
 @pytest.fixture(scope="session")

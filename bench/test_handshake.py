@@ -9,7 +9,7 @@ server sends session tickets; for resumed ones each sends one, which its client 
 
 import pytest
 
-from cytls.benchmark import (
+from cytls.cli.benchmark import (
     client_hello_flights,
     cytls_handshake,
     cytls_resumed_handshake,

@@ -8,7 +8,7 @@ section); ratio = cytls / ssl, lower is better.
 
 import pytest
 
-from cytls.benchmark import IDLE_CONNECTIONS, idle_connection_memory
+from cytls.cli.benchmark import IDLE_CONNECTIONS, idle_connection_memory
 
 
 def test_idle_connection_memory(credentials, capsys: pytest.CaptureFixture[str]) -> None:

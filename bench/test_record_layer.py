@@ -7,7 +7,7 @@ run; compare the medians within a group.
 
 import pytest
 
-from cytls.benchmark import SIZES, SUITES, raw_aead_roundtrip, record_roundtrip
+from cytls.cli.benchmark import SIZES, SUITES, raw_aead_roundtrip, record_roundtrip
 
 
 @pytest.mark.parametrize("size_name", list(SIZES))

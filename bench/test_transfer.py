@@ -1,7 +1,7 @@
 """Bulk write+read, cytls beside the ssl module (pytest-benchmark).
 
 Each ``write+read <size>`` group holds the ssl module through ``wrap_bio`` and, beside it, cytls
-through the very same ``wrap_bio`` code (:func:`cytls.benchmark.wrap_bio_transfer`) and through
+through the very same ``wrap_bio`` code (:func:`cytls.cli.benchmark.wrap_bio_transfer`) and through
 its sans-I/O ``Connection``, all with TLS_AES_256_GCM_SHA384 (checked at set-up). The server
 reads into a preallocated buffer. The ``... other suites`` groups have no ssl twin (Python's ssl
 cannot choose a TLS 1.3 suite): they set cytls's AES-128-GCM and ChaCha20-Poly1305 beside its
@@ -11,7 +11,7 @@ own AES-256-GCM.
 import pytest
 
 import cytls
-from cytls.benchmark import (
+from cytls.cli.benchmark import (
     SIZES,
     SSL_SUITE,
     SUITE_NAMES,

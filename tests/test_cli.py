@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from interop.peers import require_tool
 
-from cytls import __version__, benchmark, cli
+from cytls import __version__, cli
+from cytls.cli import benchmark
 
 
 @pytest.mark.parametrize("suite", list(benchmark.SUITES))
@@ -151,7 +152,7 @@ def test_proxy_comparison_drives_all_proxies_with_wrk(tmp_path: Path, loop: str)
     """The proxy rows of cytls bench: wrk through cytls proxy and both asyncio+ssl twins, each
     answered by the upstream (16 KiB bodies), with the proxy's CPU time per request."""
     require_tool("wrk")
-    from cytls import proxybench
+    from cytls.cli import proxybench
 
     if loop == "uvloop":
         pytest.importorskip("uvloop", reason="uvloop does not exist on Windows")

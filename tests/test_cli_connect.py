@@ -13,7 +13,7 @@ from typing import BinaryIO
 import pki
 import pytest
 
-from cytls.client_tool import _describe
+from cytls.cli.connect import _describe
 from cytls.events import HandshakeComplete
 
 TIMEOUT = 30
@@ -158,7 +158,7 @@ def test_refused_connection_and_bad_address_are_one_line() -> None:
 
 
 def test_host_port_parsing_shared_by_connect_and_proxy() -> None:
-    from cytls.addresses import parse_host_port
+    from cytls.cli.addresses import parse_host_port
 
     assert parse_host_port("example.com:443") == ("example.com", 443)
     assert parse_host_port("[::1]:8443") == ("::1", 8443)

@@ -57,7 +57,7 @@ from handshakeutil import (
 
 import cytls
 from cytls import _record
-from cytls.benchmark import as_records, costly_client_hellos
+from cytls.cli.benchmark import as_records, costly_client_hellos
 from cytls.connection import MAX_WARNING_ALERTS
 from cytls.errors import CertificateError, ProtocolError, TLSError
 from cytls.events import AlertReceived, KeyUpdated

@@ -22,8 +22,8 @@ from interop.peers import require_tool
 
 import cytls
 from cytls import aio
+from cytls.cli.proxy import Proxy
 from cytls.errors import PeerAlert
-from cytls.proxy import Proxy
 from cytls.wire.enums import AlertDescription
 
 TIMEOUT = 60
@@ -788,7 +788,7 @@ def test_a_forged_record_gets_bad_record_mac_and_the_proxy_keeps_serving(
         upstream.close()
         assert upstream_saw[0] == b"genuine" and b"forged!" not in b"".join(upstream_saw)
 
-    with caplog.at_level(logging.INFO, logger="cytls.proxy"):
+    with caplog.at_level(logging.INFO, logger="cytls.cli.proxy"):
         run(main)
     lines = [
         r.getMessage() for r in caplog.records if "ended=error: bad_record_mac" in r.getMessage()
@@ -812,7 +812,7 @@ def test_an_unreachable_upstream_closes_the_client_and_is_logged(
         await proxy.drain_and_stop(grace=5)
         assert not proxy.active
 
-    with caplog.at_level(logging.INFO, logger="cytls.proxy"):
+    with caplog.at_level(logging.INFO, logger="cytls.cli.proxy"):
         run(main)
     assert any("ended=upstream unreachable: " in r.getMessage() for r in caplog.records), [
         r.getMessage() for r in caplog.records

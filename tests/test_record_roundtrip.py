@@ -44,7 +44,7 @@ from recordutil import (
 
 from cytls import _record
 from cytls._record import RecordLayer
-from cytls.resident import resident_bytes
+from cytls.cli.resident import resident_bytes
 
 HYPOTHESIS = settings(
     deadline=None,

@@ -1,14 +1,14 @@
-"""``cytls.resident``: the process memory figure of ``cytls bench`` and the buffer-release tests,
-on every platform."""
+"""``cytls.cli.resident``: the process memory figure of ``cytls bench`` and the buffer-release
+tests, on every platform."""
 
 import ctypes
 import subprocess
 import sys
 
-from cytls import resident
+from cytls.cli import resident
 
 GROWTH = """
-from cytls.resident import resident_bytes
+from cytls.cli.resident import resident_bytes
 before = resident_bytes()
 kept = b"\\x01" * (64 << 20)  # written, so every page is resident
 print(resident_bytes() - before)

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-from cytls import _record, resident
+from cytls import _record
+from cytls.cli import resident
 
 if TYPE_CHECKING:
     import ssl
@@ -622,7 +623,7 @@ def proxy_comparisons(
     On asyncio's event loop, then on uvloop when it is installed (not with --quick)."""
     import shutil
 
-    from cytls import proxybench
+    from cytls.cli import proxybench
 
     if sys.platform == "win32":  # its servers stop on SIGTERM, which Windows cannot deliver
         if progress:
@@ -930,7 +931,7 @@ def idle_connection_memory(
 
     count = IDLE_CONNECTIONS if count is None else count
     directory = os.path.dirname(credentials.certfile)
-    code = "import sys; from cytls.benchmark import _idle_memory_child as f; f(*sys.argv[1:])"
+    code = "import sys; from cytls.cli.benchmark import _idle_memory_child as f; f(*sys.argv[1:])"
     proc = subprocess.run(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-c", code, implementation, directory, str(count)],
         capture_output=True,

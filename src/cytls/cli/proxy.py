@@ -25,7 +25,7 @@ from typing import cast
 from cytls import aio
 from cytls.context import PROTOCOL_TLS_SERVER, TLSContext
 
-log = logging.getLogger("cytls.proxy")
+log = logging.getLogger("cytls.cli.proxy")
 COPY_CHUNK = 1 << 16
 
 

@@ -12,7 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cytls import __version__, benchmark
+from cytls import __version__
+from cytls.cli import benchmark
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _connect(args: argparse.Namespace) -> int:
-    from cytls.client_tool import main_connect
+    from cytls.cli.connect import main_connect
 
     return main_connect(args)
 
@@ -114,8 +115,8 @@ def _proxy(args: argparse.Namespace) -> int:
     import socket
     import subprocess
 
-    from cytls import proxy
-    from cytls.addresses import parse_host_port
+    from cytls.cli import proxy
+    from cytls.cli.addresses import parse_host_port
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s cytls proxy[%(process)d]: %(message)s"

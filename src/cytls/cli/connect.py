@@ -18,7 +18,7 @@ from typing import BinaryIO, TextIO
 
 from cryptography import x509
 
-from cytls.addresses import parse_host_port
+from cytls.cli.addresses import parse_host_port
 from cytls.connection import Connection, WantReadError
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
 from cytls.errors import TLSError
