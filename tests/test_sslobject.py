@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -624,17 +622,23 @@ def test_sslkeylogfile_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert cytls.create_default_context(cadata=credentials().ca_pem).keylog_filename is None
 
 
-def test_wrap_socket_delegates_to_the_socket_module(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrap_socket_makes_the_contexts_sslsocket_class() -> None:
+    """As ssl.SSLContext: wrap_socket makes ``sslsocket_class`` (through its ``_create``) and
+    wrap_bio ``sslobject_class``, so that a subclass can bring its own."""
+    assert cytls.TLSContext.sslsocket_class is cytls.TLSSocket
+    assert cytls.TLSContext.sslobject_class is cytls.TLSObject
     calls: list[tuple[Any, ...]] = []
-    fake = types.ModuleType("cytls.io.sockets")
 
-    def wrap_socket(context: Any, sock: Any, **kwargs: Any) -> str:
-        calls.append((context, sock, kwargs))
-        return "wrapped"
+    class Socket:
+        @classmethod
+        def _create(cls, sock: Any, context: Any, **kwargs: Any) -> str:
+            calls.append((context, sock, kwargs))
+            return "wrapped"
 
-    fake.wrap_socket = wrap_socket  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "cytls.io.sockets", fake)
-    context = client_context()
+    class Context(cytls.TLSContext):
+        sslsocket_class = Socket  # type: ignore[assignment]
+
+    context = Context(cytls.PROTOCOL_TLS_CLIENT)
     sentinel = object()
     result = context.wrap_socket(sentinel, server_hostname="localhost")  # type: ignore[arg-type]
     assert result == "wrapped"

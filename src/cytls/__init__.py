@@ -12,7 +12,6 @@ from cytls.context import (
     CERT_NONE,
     CERT_OPTIONAL,
     CERT_REQUIRED,
-    OP_ALLOW_NO_DHE_KEX,
     PROTOCOL_TLS_CLIENT,
     PROTOCOL_TLS_SERVER,
     TLSContext,
@@ -20,6 +19,8 @@ from cytls.context import (
     create_default_context,
 )
 from cytls.errors import CertificateError, PeerAlert, ProtocolError, TLSError, ZeroReturnError
+from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
+from cytls.io.sockets import TLSSocket
 from cytls.io.sslobject import TLSObject
 from cytls.session import Session
 from cytls.wire.enums import AlertDescription, AlertLevel, CipherSuite, ContentType
@@ -28,6 +29,7 @@ from cytls.wire.enums import AlertDescription, AlertLevel, CipherSuite, ContentT
 # place: cytls raises these classes or subclasses of them, and accepts these constants.
 SSLContext = TLSContext
 SSLObject = TLSObject
+SSLSocket = TLSSocket
 SSLSession = Session
 MemoryBIO = _ssl.MemoryBIO
 Purpose = _ssl.Purpose
@@ -92,6 +94,7 @@ __all__ = [
     "SSLError",
     "SSLObject",
     "SSLSession",
+    "SSLSocket",
     "SSLSyscallError",
     "SSLWantReadError",
     "SSLWantWriteError",
@@ -100,6 +103,7 @@ __all__ = [
     "TLSContext",
     "TLSError",
     "TLSObject",
+    "TLSSocket",
     "TLSVersion",
     "TruncationError",
     "VerifyMode",

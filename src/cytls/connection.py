@@ -25,6 +25,7 @@ from cytls.events import AlertReceived, ConnectionClosed, Event
 from cytls.handshake.client13 import ClientHandshake
 from cytls.handshake.common import Environment, Handshake, require
 from cytls.handshake.keyschedule import SUITES, export_keying_material
+from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
 
@@ -90,8 +91,6 @@ class Connection:
         self._environment = environment
         handshake: Handshake
         if server_side:
-            from cytls.handshake.server13 import ServerHandshake
-
             handshake = ServerHandshake(context, self._record, environment, keylog)
             handshake.sni_target = self
             handshake.start()
@@ -378,8 +377,6 @@ class Connection:
             raise TLSError("not server", reason="NOT_SERVER")
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
-        from cytls.handshake.server13 import ServerHandshake
-
         handshake = self._handshake
         assert isinstance(handshake, ServerHandshake)
         handshake.request_post_handshake_auth()

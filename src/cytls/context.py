@@ -11,20 +11,20 @@ import os
 import ssl
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from cytls.handshake.certs import TrustStore, load_cert_chain
 from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
+from cytls.handshake.tickets import StrikeRegister, TicketKeys
 
 if TYPE_CHECKING:
     import socket
 
     from cryptography import x509
 
-    from cytls.handshake.certs import TrustStore
-    from cytls.handshake.tickets import StrikeRegister, TicketKeys
     from cytls.io.sockets import TLSSocket
     from cytls.io.sslobject import BIO, TLSObject
     from cytls.session import Session
@@ -36,24 +36,23 @@ CERT_OPTIONAL = ssl.CERT_OPTIONAL
 CERT_REQUIRED = ssl.CERT_REQUIRED
 TLSVersion = ssl.TLSVersion
 OP_CIPHER_SERVER_PREFERENCE = ssl.OP_CIPHER_SERVER_PREFERENCE
-# OpenSSL's SSL_OP_ALLOW_NO_DHE_KEX (the ssl module does not export it): allow resumption with
-# psk_ke, the PSK alone without a fresh (EC)DHE exchange, which gives up forward secrecy
-# (RFC 8446 §2.2). A client offers psk_ke, a server picks it whenever the client offers it.
-OP_ALLOW_NO_DHE_KEX = 0x400
 
 # The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in.
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (0x1302, 0x1303, 0x1301)
 SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.items()}
 
-# 0-RTT is accepted only when the ticket age the client claims is within this many seconds of
-# the server's own figure (RFC 8446 §8.3).
-EARLY_DATA_AGE_WINDOW = 10.0
 
 SniCallback = Callable[[Any, str | None, "TLSContext"], int | None]
 
 
 class TLSContext:
     """Configuration for TLS connections; the counterpart of ``ssl.SSLContext``."""
+
+    # What wrap_bio and wrap_socket make, as ssl.SSLContext.sslobject_class/sslsocket_class.
+    # The I/O layer (cytls.io) sets them where it defines the classes, so that this module,
+    # below that layer, does not import it.
+    sslobject_class: ClassVar[type[TLSObject]]
+    sslsocket_class: ClassVar[type[TLSSocket]]
 
     def __init__(self, protocol: int | None = None) -> None:
         if protocol is None:
@@ -157,8 +156,6 @@ class TLSContext:
     def trust_store(self) -> TrustStore:
         """The CA certificates peers are verified against."""
         if self._trust is None:
-            from cytls.handshake.certs import TrustStore
-
             self._trust = TrustStore()
         return self._trust
 
@@ -187,8 +184,6 @@ class TLSContext:
         keyfile: str | os.PathLike[str] | None = None,
         password: str | bytes | Callable[[], str | bytes] | None = None,
     ) -> None:
-        from cytls.handshake.certs import load_cert_chain
-
         self.certificate_chain, self.private_key = load_cert_chain(certfile, keyfile, password)
         self.certificate_chain_der = tuple(
             certificate.public_bytes(Encoding.DER) for certificate in self.certificate_chain
@@ -228,8 +223,6 @@ class TLSContext:
         of 64 hexadecimal digits per line, the first one sealing) and rotation are described
         in :mod:`cytls.handshake.tickets`; call this again after the file changes.
         """
-        from cytls.handshake.tickets import TicketKeys
-
         self._ticket_keys = TicketKeys.from_file(path)
 
     def rotate_ticket_keys(self) -> None:
@@ -239,8 +232,6 @@ class TLSContext:
     @property
     def ticket_keys(self) -> TicketKeys:
         if self._ticket_keys is None:
-            from cytls.handshake.tickets import TicketKeys
-
             self._ticket_keys = TicketKeys.generate(rotate_after=self.ticket_lifetime)
         return self._ticket_keys
 
@@ -248,8 +239,6 @@ class TLSContext:
     def strike_register(self) -> StrikeRegister:
         """The 0-RTT anti-replay register shared by this context's connections (§8)."""
         if self._strike_register is None:
-            from cytls.handshake.tickets import StrikeRegister
-
             self._strike_register = StrikeRegister()
         return self._strike_register
 
@@ -316,9 +305,7 @@ class TLSContext:
         session: Session | None = None,
     ) -> TLSObject:
         """A :class:`cytls.TLSObject` (``ssl.SSLObject``'s interface) over two memory BIOs."""
-        from cytls.io.sslobject import TLSObject
-
-        return TLSObject(
+        return self.sslobject_class(
             self,
             incoming,
             outgoing,
@@ -337,11 +324,9 @@ class TLSContext:
         session: Session | None = None,
     ) -> TLSSocket:
         """A TLS socket over ``sock`` (``ssl.SSLSocket``'s interface): see cytls.io.sockets."""
-        from cytls.io.sockets import wrap_socket
-
-        return wrap_socket(
-            self,
+        return self.sslsocket_class._create(
             sock,
+            self,
             server_side=server_side,
             do_handshake_on_connect=do_handshake_on_connect,
             suppress_ragged_eofs=suppress_ragged_eofs,

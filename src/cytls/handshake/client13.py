@@ -25,7 +25,6 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
-from cytls.context import OP_ALLOW_NO_DHE_KEX
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.certs import load_der_certificate, verify_server_chain
@@ -54,6 +53,7 @@ from cytls.handshake.keyschedule import (
     finished_verify_data,
     resumption_psk,
 )
+from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME
 from cytls.session import Session
 from cytls.wire import extensions as ext

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from cytls._hello import read_key_exchange_offer, read_offered_psks, sift_client_hello
 from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
-from cytls.context import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
 from cytls.handshake import client_auth, signatures
@@ -38,6 +37,7 @@ from cytls.handshake.keyschedule import (
     finished_verify_data,
     resumption_psk,
 )
+from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.wire import extensions as ext
 from cytls.wire.enums import CipherSuite

@@ -28,13 +28,15 @@ import socket
 import ssl
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cryptography import x509
+
 from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.context import TLSContext
+from cytls.handshake.certs import certificate_to_dict
 from cytls.session import Session, check_session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
-
-    from cytls.context import TLSContext
 
 __all__ = ["TLSSocket", "wrap_socket"]
 
@@ -391,10 +393,6 @@ class TLSSocket(socket.socket):
             return certificates[0]
         if self._context.verify_mode == ssl.CERT_NONE:
             return {}  # as ssl: an unverified certificate is not decoded
-        from cryptography import x509
-
-        from cytls.handshake.certs import certificate_to_dict
-
         return certificate_to_dict(x509.load_der_x509_certificate(certificates[0]))
 
     def verify_client_post_handshake(self) -> None:
@@ -511,3 +509,6 @@ class TLSSocket(socket.socket):
                 self._flush_quietly()
         self._conn = None
         socket.socket._real_close(self)  # type: ignore[attr-defined]
+
+
+TLSContext.sslsocket_class = TLSSocket

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import builtins
 import ssl
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from cryptography import x509
 
 from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.context import TLSContext
 from cytls.errors import TLSError, ZeroReturnError
 from cytls.handshake.certs import certificate_to_dict
+from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session
-
-if TYPE_CHECKING:
-    from cytls.context import TLSContext
 
 Buffer = bytes | bytearray | memoryview
 
@@ -69,8 +68,6 @@ class TLSObject:
             session=session,
         )
         if server_side:
-            from cytls.handshake.server13 import ServerHandshake
-
             # The SNI callback receives this object, as with ssl, and may switch its context.
             handshake = self._conn._handshake
             assert isinstance(handshake, ServerHandshake)
@@ -294,3 +291,6 @@ class TLSObject:
     ) -> bytes:
         """RFC 8446 §7.5 exporter (a cytls extension)."""
         return self._conn.export_keying_material(label, context, length)
+
+
+TLSContext.sslobject_class = TLSObject
