@@ -1,6 +1,7 @@
 """Connection behaviour that is neither a handshake failure nor interop: rekeying, key log,
 reading semantics."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from handshakeutil import client_context, handshake, pump, server_context
 import cytls
 from cytls import connection
 from cytls.events import HandshakeComplete, KeyUpdated
+from cytls.registry import SUITES
 
 
 def drain_events(conn: cytls.Connection) -> list[object]:
@@ -19,13 +21,22 @@ def drain_events(conn: cytls.Connection) -> list[object]:
     return events
 
 
+def lower_record_limits(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """The registry's record limits, lowered to ``limit`` for the suites that have one."""
+    suites = {
+        code: dataclasses.replace(suite, record_limit=limit if suite.record_limit else None)
+        for code, suite in SUITES.items()
+    }
+    monkeypatch.setattr(connection, "SUITES", suites)
+
+
 @pytest.mark.parametrize("suite", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
 def test_sender_rekeys_before_the_aes_gcm_limit(
     monkeypatch: pytest.MonkeyPatch, suite: str
 ) -> None:
     """RFC 8446 §5.5: a sender updates its keys before the AEAD usage limit; here the limit is
     lowered to 3 records so the KeyUpdate must appear in a short exchange."""
-    monkeypatch.setattr(connection, "AES_GCM_RECORD_LIMIT", 3)
+    lower_record_limits(monkeypatch, 3)
     ctx = client_context()
     ctx.set_ciphers(suite)
     client, server = handshake(ctx)
@@ -42,8 +53,8 @@ def test_sender_rekeys_before_the_aes_gcm_limit(
     assert client._record.write_sequence_number <= 3
 
 
-def test_chacha20_is_not_rekeyed_by_the_aes_gcm_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connection, "AES_GCM_RECORD_LIMIT", 3)
+def test_chacha20_has_no_record_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    lower_record_limits(monkeypatch, 3)
     ctx = client_context()
     ctx.set_ciphers("TLS_CHACHA20_POLY1305_SHA256")
     client, server = handshake(ctx)

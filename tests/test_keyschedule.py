@@ -41,10 +41,8 @@ from cytls.handshake.groups import (
     server_key_exchange,
 )
 from cytls.handshake.keyschedule import (
-    IV_LENGTH,
     SUITES,
     KeySchedule,
-    SuiteParameters,
     Transcript,
     derive_secret,
     export_keying_material,
@@ -192,7 +190,7 @@ def test_rfc8448_every_expand_label(step: dict[str, str]) -> None:
 def test_rfc8448_every_traffic_key(step: dict[str, str]) -> None:
     params = SUITES[SUITE]
     assert hkdf_label(b"key", b"", params.key_length) == h(step["key_info"])
-    assert hkdf_label(b"iv", b"", IV_LENGTH) == h(step["iv_info"])
+    assert hkdf_label(b"iv", b"", 12) == h(step["iv_info"])  # iv_length (RFC 8446 §5.3)
     assert traffic_keys(SUITE, h(step["prk"])) == (h(step["key"]), h(step["iv"]))
 
 
@@ -418,11 +416,15 @@ def test_rfc8448_section5_message_hash() -> None:
 
 
 def test_suites() -> None:
+    """RFC 8446 §B.4: each suite's AEAD key length and hash (the registry's table)."""
     assert {
-        0x1301: SuiteParameters(0x1301, "TLS_AES_128_GCM_SHA256", "sha256", 32, 16),
-        0x1302: SuiteParameters(0x1302, "TLS_AES_256_GCM_SHA384", "sha384", 48, 32),
-        0x1303: SuiteParameters(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "sha256", 32, 32),
-    } == SUITES
+        code: (suite.name, suite.hash_name, suite.hash_length, suite.key_length, suite.iv_length)
+        for code, suite in SUITES.items()
+    } == {
+        0x1301: ("TLS_AES_128_GCM_SHA256", "sha256", 32, 16, 12),
+        0x1302: ("TLS_AES_256_GCM_SHA384", "sha384", 48, 32, 12),
+        0x1303: ("TLS_CHACHA20_POLY1305_SHA256", "sha256", 32, 32, 12),
+    }
     with pytest.raises(AttributeError):
         SUITES[0x1301].hash_name = "sha384"  # type: ignore[misc]
     with pytest.raises(ValueError):

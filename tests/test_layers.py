@@ -23,7 +23,7 @@ SOURCES = PACKAGE if (PACKAGE / "_record.pyx").exists() else None  # a wheel has
 
 # Lowest first. A module belongs to the layer of its longest matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("cytls.errors", "cytls.events", "cytls.wire.enums")),
+    ("foundation", ("cytls.errors", "cytls.events", "cytls.registry", "cytls.wire.enums")),
     ("wire codecs", ("cytls.wire", "cytls._hello")),
     (
         "crypto",

@@ -22,8 +22,9 @@ from cytls.errors import CertificateError, PeerAlert, ProtocolError, TLSError, Z
 from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
 from cytls.io.sockets import TLSSocket
 from cytls.io.sslobject import TLSObject
+from cytls.registry import CipherSuite
 from cytls.session import Session
-from cytls.wire.enums import AlertDescription, AlertLevel, CipherSuite, ContentType
+from cytls.wire.enums import AlertDescription, AlertLevel, ContentType
 
 # The ssl module's names, so that code written for ``ssl`` runs unchanged with ``cytls`` in its
 # place: cytls raises these classes or subclasses of them, and accepts these constants.

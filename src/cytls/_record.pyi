@@ -25,10 +25,10 @@ TAG_SIZE: Final[int]  # 16, every supported AEAD
 MAX_EMPTY_RECORDS: Final[int]  # records in a row that deliver nothing before unexpected_message
 MAX_SKIPPED_EARLY_RECORDS: Final[int]  # rejected 0-RTT records dropped before unexpected_message
 
-# TLS 1.3 cipher suites, RFC 8446 §B.4.
-TLS_AES_128_GCM_SHA256: Final[int]  # 0x1301
-TLS_AES_256_GCM_SHA384: Final[int]  # 0x1302
-TLS_CHACHA20_POLY1305_SHA256: Final[int]  # 0x1303
+# TLS 1.3 cipher suites (RFC 8446 §B.4), cytls.registry.CipherSuite's.
+TLS_AES_128_GCM_SHA256: Final[int]
+TLS_AES_256_GCM_SHA384: Final[int]
+TLS_CHACHA20_POLY1305_SHA256: Final[int]
 
 _PaddingPolicy = Callable[[int, int], int]
 """Called as ``policy(content_type, content_length)`` for each outgoing protected record;

@@ -38,9 +38,9 @@ cdef extern from "Python.h":
 
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from cytls.errors import ProtocolError, TLSError
+from cytls.registry import SUITES as _REGISTRY_SUITES, CipherSuite as _CipherSuite
 from cytls.wire.enums import AlertDescription
 
 
@@ -72,16 +72,12 @@ TAG_SIZE = TAG
 MAX_EMPTY_RECORDS = EMPTY_RECORD_LIMIT
 MAX_SKIPPED_EARLY_RECORDS = SKIPPED_EARLY_RECORD_LIMIT
 
-TLS_AES_128_GCM_SHA256 = 0x1301
-TLS_AES_256_GCM_SHA384 = 0x1302
-TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+TLS_AES_128_GCM_SHA256 = _CipherSuite.TLS_AES_128_GCM_SHA256
+TLS_AES_256_GCM_SHA384 = _CipherSuite.TLS_AES_256_GCM_SHA384
+TLS_CHACHA20_POLY1305_SHA256 = _CipherSuite.TLS_CHACHA20_POLY1305_SHA256
 
-# cipher suite -> (AEAD class, key length); RFC 8446 §B.4.
-_SUITES = {
-    TLS_AES_128_GCM_SHA256: (AESGCM, 16),
-    TLS_AES_256_GCM_SHA384: (AESGCM, 32),
-    TLS_CHACHA20_POLY1305_SHA256: (ChaCha20Poly1305, 32),
-}
+# cipher suite -> (AEAD class, key length), from the registry (RFC 8446 §B.4).
+_SUITES = {code: (suite.aead, suite.key_length) for code, suite in _REGISTRY_SUITES.items()}
 
 _UNEXPECTED = AlertDescription.unexpected_message
 _BAD_RECORD_MAC = AlertDescription.bad_record_mac

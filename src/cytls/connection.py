@@ -29,9 +29,6 @@ from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
 
-# Rekey before this many records under one AES-GCM key (RFC 8446 §5.5 allows about 2^24.5).
-AES_GCM_RECORD_LIMIT = 1 << 23
-
 # Non-fatal alerts (user_canceled) in a row without a handshake message or application data
 # between them before the connection fails with unexpected_message: OpenSSL's
 # MAX_WARN_ALERT_COUNT. Each is also an event, so an unbounded run would grow the queue.
@@ -303,7 +300,9 @@ class Connection:
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
         suite = self._handshake.suite
-        if suite != 0x1303 and self._record.write_sequence_number >= AES_GCM_RECORD_LIMIT:
+        assert suite is not None  # the handshake is complete
+        limit = SUITES[suite].record_limit
+        if limit is not None and self._record.write_sequence_number >= limit:
             self._handshake.send_key_update(request_peer=False)  # RFC 8446 §5.5
         if data:
             self._record.write(_record.APPLICATION_DATA, data)

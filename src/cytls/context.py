@@ -19,6 +19,7 @@ from cytls.handshake.certs import TrustStore, load_cert_chain
 from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
 from cytls.handshake.tickets import StrikeRegister, TicketKeys
+from cytls.registry import DEFAULT_SUITES
 
 if TYPE_CHECKING:
     import socket
@@ -37,8 +38,7 @@ CERT_REQUIRED = ssl.CERT_REQUIRED
 TLSVersion = ssl.TLSVersion
 OP_CIPHER_SERVER_PREFERENCE = ssl.OP_CIPHER_SERVER_PREFERENCE
 
-# The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in.
-DEFAULT_CIPHER_SUITES: tuple[int, ...] = (0x1302, 0x1303, 0x1301)
+DEFAULT_CIPHER_SUITES: tuple[int, ...] = DEFAULT_SUITES
 SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.items()}
 
 

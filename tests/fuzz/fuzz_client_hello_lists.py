@@ -35,9 +35,9 @@ with _fuzzutil.instrumented(__name__):
         sift_client_hello,
     )
     from cytls.errors import ProtocolError
-    from cytls.handshake.signatures import SignatureScheme
+    from cytls.registry import CipherSuite, SignatureScheme
     from cytls.wire import extensions as ext
-    from cytls.wire.enums import AlertDescription, CipherSuite
+    from cytls.wire.enums import AlertDescription
     from cytls.wire.messages import ClientHello, ExtensionType
 
 

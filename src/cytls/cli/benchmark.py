@@ -440,6 +440,7 @@ def costly_client_hellos(typical: bytes) -> dict[str, bytes]:
     """ClientHello messages (with their handshake header) built on ``typical``, a cytls client's
     first flight as one record: each fills the message with one kind of list a peer sizes, beside
     32,767 - n unrecognized cipher suites, and a server must still answer it."""
+    from cytls.registry import NamedGroup, SignatureScheme
     from cytls.wire.extensions import decode_key_share_client
     from cytls.wire.messages import ClientHello, ExtensionType
 
@@ -456,13 +457,13 @@ def costly_client_hellos(typical: bytes) -> dict[str, bytes]:
             hello.random, hello.legacy_session_id, suites[:MAX_SUITES], [*added, *kept, *psk]
         ).to_message()
 
-    x25519 = 0x001D
+    x25519 = NamedGroup.x25519
     groups = [0x4000 + i for i in range(room // 4)] + [x25519]
     (shares_data,) = [data for kind, data in extensions if kind == ExtensionType.key_share]
     x25519_share = dict(decode_key_share_client(shares_data))[x25519]
     shares = [(group, b"\x00") for group in groups[: room // 10]] + [(x25519, x25519_share)]
     shares_data = b"".join(g.to_bytes(2, "big") + _vector16(k) for g, k in shares)
-    schemes = [0x0900 + i for i in range(room // 2 - 1)] + [0x0403]  # ecdsa_secp256r1_sha256
+    schemes = [0x0900 + i for i in range(room // 2 - 1)] + [SignatureScheme.ecdsa_secp256r1_sha256]
     return {
         "unrecognized extensions": build({}, [(0x5000 + i, b"") for i in range(room // 4)]),
         "groups and key shares": build(

@@ -45,7 +45,7 @@ from cytls.handshake.common import (
     check_server_extensions,
     require,
 )
-from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare
+from cytls.handshake.groups import X25519, X25519MLKEM768, ClientKeyShare
 from cytls.handshake.keyschedule import (
     SUITES,
     KeySchedule,
@@ -178,8 +178,8 @@ class ClientHandshake(Handshake):
         x25519, which most servers speak (as browsers do)."""
         groups = list(self.context.groups)
         chosen = [groups[0]]
-        if GROUP_NAMES.get(groups[0]) == "X25519MLKEM768" and 0x001D in groups:
-            chosen.append(0x001D)
+        if groups[0] == X25519MLKEM768 and X25519 in groups:
+            chosen.append(X25519)
         return [self.environment.client_key_share(group) for group in chosen]
 
     def _client_hello(self) -> ClientHello:

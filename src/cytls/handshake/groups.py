@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cytls.errors import ProtocolError
+from cytls.registry import NamedGroup
 from cytls.wire.enums import AlertDescription
 
 try:
@@ -57,11 +58,10 @@ __all__ = [
     "server_key_exchange",
 ]
 
-# NamedGroup values (RFC 8446 §4.2.7; IANA for the hybrid).
-SECP256R1: Final = 0x0017
-SECP384R1: Final = 0x0018
-X25519: Final = 0x001D
-X25519MLKEM768: Final = 0x11EC
+SECP256R1: Final = NamedGroup.secp256r1
+SECP384R1: Final = NamedGroup.secp384r1
+X25519: Final = NamedGroup.x25519
+X25519MLKEM768: Final = NamedGroup.X25519MLKEM768
 
 GROUP_NAMES: Final[dict[int, str]] = {
     X25519MLKEM768: "X25519MLKEM768",

@@ -19,21 +19,20 @@ transcript hash uses ``hashlib``, whose ``digest`` does not finalize the running
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
+
+from cytls.registry import SUITES, Suite
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from hashlib import _Hash as HashObject
 
 __all__ = [
-    "IV_LENGTH",
     "SUITES",
     "KeySchedule",
-    "SuiteParameters",
     "Transcript",
     "derive_secret",
     "export_keying_material",
@@ -49,32 +48,11 @@ __all__ = [
     "traffic_keys",
 ]
 
-IV_LENGTH: Final = 12
-"""Every TLS 1.3 AEAD uses a 12-byte IV/nonce (RFC 8446 §5.3, iv_length = max(8, N_MIN))."""
-
 MESSAGE_HASH: Final = 254
 """HandshakeType.message_hash, the synthetic message of RFC 8446 §4.4.1."""
 
 _LABEL_PREFIX: Final = b"tls13 "
 _MAX_LABEL: Final = 255 - len(_LABEL_PREFIX)  # HkdfLabel.label is opaque<7..255> (§7.1)
-
-
-@dataclass(frozen=True, slots=True)
-class SuiteParameters:
-    """What the key schedule needs to know of a TLS 1.3 cipher suite (RFC 8446 §B.4)."""
-
-    suite: int
-    name: str
-    hash_name: str  # "sha256" or "sha384"
-    hash_length: int
-    key_length: int
-
-
-SUITES: Final[dict[int, SuiteParameters]] = {
-    0x1301: SuiteParameters(0x1301, "TLS_AES_128_GCM_SHA256", "sha256", 32, 16),
-    0x1302: SuiteParameters(0x1302, "TLS_AES_256_GCM_SHA384", "sha384", 48, 32),
-    0x1303: SuiteParameters(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "sha256", 32, 32),
-}
 
 
 class _Hash:
@@ -103,7 +81,7 @@ def _hash(hash_name: str) -> _Hash:
         raise ValueError(f"unsupported hash {hash_name!r} (expected sha256 or sha384)") from None
 
 
-def _suite(suite: int) -> SuiteParameters:
+def _suite(suite: int) -> Suite:
     try:
         return SUITES[suite]
     except KeyError:
@@ -434,7 +412,7 @@ def traffic_keys(suite: int, secret: bytes) -> tuple[bytes, bytes]:
     """(key, iv) of a traffic secret: HKDF-Expand-Label(secret, "key"/"iv", "", length) (§7.3)."""
     params = _suite(suite)
     key = hkdf_expand_label(params.hash_name, secret, b"key", b"", params.key_length)
-    iv = hkdf_expand_label(params.hash_name, secret, b"iv", b"", IV_LENGTH)
+    iv = hkdf_expand_label(params.hash_name, secret, b"iv", b"", params.iv_length)
     return key, iv
 
 

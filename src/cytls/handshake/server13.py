@@ -39,8 +39,8 @@ from cytls.handshake.keyschedule import (
 )
 from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
+from cytls.registry import CipherSuite, SignatureScheme
 from cytls.wire import extensions as ext
-from cytls.wire.enums import CipherSuite
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -723,7 +723,7 @@ def _code_point_bitmap(values: Iterable[int]) -> bytes:
 
 _RECOGNIZED_SUITES = _code_point_bitmap(CipherSuite)
 _RECOGNIZED_EXTENSIONS = _code_point_bitmap(ExtensionType)
-_RECOGNIZED_SCHEMES = tuple(signatures.SignatureScheme)
+_RECOGNIZED_SCHEMES = tuple(SignatureScheme)
 
 
 def _parse_client_hello(body: bytes) -> tuple[ClientHello, tuple[bytes, bytes]]:

@@ -21,7 +21,6 @@ output (RFC 8446 §4.2.3).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from enum import IntEnum
 from typing import TypeAlias
 
 from cryptography import x509
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.x509.oid import SignatureAlgorithmOID
 
 from cytls.errors import ProtocolError
+from cytls.registry import SignatureScheme
 from cytls.wire.enums import AlertDescription
 
 __all__ = [
@@ -68,33 +68,6 @@ _PRIVATE_KEY_TYPES = (
 
 MINIMUM_RSA_BITS = 2048
 """Smallest RSA key we sign with (CA/Browser Forum BR §6.1.5; OpenSSL security level 2)."""
-
-
-class SignatureScheme(IntEnum):
-    """SignatureScheme code points (RFC 8446 §4.2.3, IANA TLS SignatureScheme registry)."""
-
-    # RSASSA-PKCS1-v1_5: only in certificates (RFC 8446 §4.2.3)
-    rsa_pkcs1_sha256 = 0x0401
-    rsa_pkcs1_sha384 = 0x0501
-    rsa_pkcs1_sha512 = 0x0601
-    # ECDSA, curve bound to the hash in TLS 1.3
-    ecdsa_secp256r1_sha256 = 0x0403
-    ecdsa_secp384r1_sha384 = 0x0503
-    ecdsa_secp521r1_sha512 = 0x0603
-    # RSASSA-PSS with an rsaEncryption public key
-    rsa_pss_rsae_sha256 = 0x0804
-    rsa_pss_rsae_sha384 = 0x0805
-    rsa_pss_rsae_sha512 = 0x0806
-    # EdDSA (RFC 8032)
-    ed25519 = 0x0807
-    ed448 = 0x0808
-    # RSASSA-PSS with an RSASSA-PSS (RFC 4055) public key
-    rsa_pss_pss_sha256 = 0x0809
-    rsa_pss_pss_sha384 = 0x080A
-    rsa_pss_pss_sha512 = 0x080B
-    # Legacy: SHA-1, never in TLS 1.3 CertificateVerify
-    rsa_pkcs1_sha1 = 0x0201
-    ecdsa_sha1 = 0x0203
 
 
 S = SignatureScheme

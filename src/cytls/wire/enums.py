@@ -58,11 +58,3 @@ class AlertDescription(IntEnum):
     certificate_required = 116
     no_application_protocol = 120
     ech_required = 121
-
-
-class CipherSuite(IntEnum):
-    """TLS 1.3 cipher suites (RFC 8446 §B.4)."""
-
-    TLS_AES_128_GCM_SHA256 = 0x1301
-    TLS_AES_256_GCM_SHA384 = 0x1302
-    TLS_CHACHA20_POLY1305_SHA256 = 0x1303

@@ -1,0 +1,169 @@
+"""The one table of what cytls implements: protocol versions, cipher suites with everything the
+record layer and the key schedule need of them, key exchange groups and signature schemes.
+
+Every other module reads these; no suite, group or scheme number is written anywhere else
+(tests/test_registry.py checks). Adding a suite or a version starts here. The code points are
+IANA's (TLS Cipher Suites, Supported Groups, SignatureScheme registries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Final
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+# --- protocol versions ---------------------------------------------------------------------------
+
+
+class ProtocolVersion(IntEnum):
+    """ProtocolVersion values (RFC 8446 §4.2.1). TLS 1.3 messages still carry TLS 1.2's in
+    their legacy_version fields (§4.1.2, §5.1)."""
+
+    TLSv1_0 = 0x0301  # the record version of a first ClientHello (§5.1)
+    TLSv1_2 = 0x0303
+    TLSv1_3 = 0x0304
+
+
+# --- cipher suites -------------------------------------------------------------------------------
+
+
+class CipherSuite(IntEnum):
+    """Cipher suites cytls implements (RFC 8446 §B.4)."""
+
+    TLS_AES_128_GCM_SHA256 = 0x1301
+    TLS_AES_256_GCM_SHA384 = 0x1302
+    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """What the record layer and the key schedule need to know of a cipher suite."""
+
+    suite: CipherSuite
+    version: ProtocolVersion  # the protocol version the suite belongs to
+    aead: type[AESGCM] | type[ChaCha20Poly1305]
+    key_length: int  # bytes of AEAD key
+    iv_length: int  # bytes of the per-record nonce (RFC 8446 §5.3)
+    explicit_nonce_length: int  # nonce bytes sent in each record (0 in TLS 1.3)
+    tag_length: int
+    hash_name: str  # the HKDF/transcript hash, as hashlib names it
+    hash_length: int
+    record_limit: int | None  # records one key may protect, then a KeyUpdate; None: no limit
+
+    @property
+    def name(self) -> str:
+        return self.suite.name
+
+
+# AES-GCM may protect 2^24.5 full-size records under one key (RFC 8446 §5.5, after
+# draft-irtf-cfrg-aead-limits); a KeyUpdate comes well before, after 2^23. ChaCha20-Poly1305's
+# limit is past any sequence number a connection reaches.
+AES_GCM_RECORD_LIMIT: Final = 1 << 23
+
+SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
+    {
+        CipherSuite.TLS_AES_128_GCM_SHA256: Suite(
+            CipherSuite.TLS_AES_128_GCM_SHA256,
+            ProtocolVersion.TLSv1_3,
+            AESGCM,
+            16,
+            12,
+            0,
+            16,
+            "sha256",
+            32,
+            AES_GCM_RECORD_LIMIT,
+        ),
+        CipherSuite.TLS_AES_256_GCM_SHA384: Suite(
+            CipherSuite.TLS_AES_256_GCM_SHA384,
+            ProtocolVersion.TLSv1_3,
+            AESGCM,
+            32,
+            12,
+            0,
+            16,
+            "sha384",
+            48,
+            AES_GCM_RECORD_LIMIT,
+        ),
+        CipherSuite.TLS_CHACHA20_POLY1305_SHA256: Suite(
+            CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+            ProtocolVersion.TLSv1_3,
+            ChaCha20Poly1305,
+            32,
+            12,
+            0,
+            16,
+            "sha256",
+            32,
+            None,
+        ),
+    }
+)
+
+DEFAULT_SUITES: Final[tuple[CipherSuite, ...]] = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+)
+"""The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in."""
+
+
+# --- key exchange groups -------------------------------------------------------------------------
+
+
+class NamedGroup(IntEnum):
+    """Key exchange groups cytls implements (RFC 8446 §4.2.7; the hybrid: IANA and
+    draft-ietf-tls-ecdhe-mlkem). Their key exchanges are in cytls.handshake.groups."""
+
+    secp256r1 = 0x0017
+    secp384r1 = 0x0018
+    x25519 = 0x001D
+    X25519MLKEM768 = 0x11EC
+
+
+# --- signature schemes ---------------------------------------------------------------------------
+
+
+class SignatureScheme(IntEnum):
+    """SignatureScheme code points (RFC 8446 §4.2.3, IANA TLS SignatureScheme registry); which
+    ones cytls signs and accepts is in cytls.handshake.signatures."""
+
+    # RSASSA-PKCS1-v1_5: only in certificates (RFC 8446 §4.2.3)
+    rsa_pkcs1_sha256 = 0x0401
+    rsa_pkcs1_sha384 = 0x0501
+    rsa_pkcs1_sha512 = 0x0601
+    # ECDSA, curve bound to the hash in TLS 1.3
+    ecdsa_secp256r1_sha256 = 0x0403
+    ecdsa_secp384r1_sha384 = 0x0503
+    ecdsa_secp521r1_sha512 = 0x0603
+    # RSASSA-PSS with an rsaEncryption public key
+    rsa_pss_rsae_sha256 = 0x0804
+    rsa_pss_rsae_sha384 = 0x0805
+    rsa_pss_rsae_sha512 = 0x0806
+    # EdDSA (RFC 8032)
+    ed25519 = 0x0807
+    ed448 = 0x0808
+    # RSASSA-PSS with an RSASSA-PSS (RFC 4055) public key
+    rsa_pss_pss_sha256 = 0x0809
+    rsa_pss_pss_sha384 = 0x080A
+    rsa_pss_pss_sha512 = 0x080B
+    # Legacy: SHA-1, never in TLS 1.3 CertificateVerify
+    rsa_pkcs1_sha1 = 0x0201
+    ecdsa_sha1 = 0x0203
+
+
+__all__ = [
+    "AES_GCM_RECORD_LIMIT",
+    "DEFAULT_SUITES",
+    "SUITES",
+    "CipherSuite",
+    "NamedGroup",
+    "ProtocolVersion",
+    "SignatureScheme",
+    "Suite",
+]
