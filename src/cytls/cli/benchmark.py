@@ -21,20 +21,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cytls import _record
 from cytls.cli import resident
+from cytls.registry import SUITES as REGISTRY_SUITES
+from cytls.registry import CipherSuite
 
 if TYPE_CHECKING:
     import ssl
 
     from cytls import Connection, TLSObject
 
+# The registry's suites, by the name of their AEAD, with its key length.
 SUITES: dict[str, tuple[int, int]] = {
-    "AES-128-GCM": (_record.TLS_AES_128_GCM_SHA256, 16),
-    "AES-256-GCM": (_record.TLS_AES_256_GCM_SHA384, 32),
-    "ChaCha20-Poly1305": (_record.TLS_CHACHA20_POLY1305_SHA256, 32),
+    label: (code, REGISTRY_SUITES[code].key_length)
+    for label, code in (
+        ("AES-128-GCM", CipherSuite.TLS_AES_128_GCM_SHA256),
+        ("AES-256-GCM", CipherSuite.TLS_AES_256_GCM_SHA384),
+        ("ChaCha20-Poly1305", CipherSuite.TLS_CHACHA20_POLY1305_SHA256),
+    )
 }
 SIZES: dict[str, int] = {"64 B": 64, "1 KiB": 1024, "16 KiB": 16384, "1 MiB": 1 << 20}
 
@@ -68,9 +74,8 @@ def record_roundtrip(suite: str, size: int) -> Callable[[], None]:
 
 def raw_aead_roundtrip(suite: str, size: int) -> Callable[[], None]:
     """The limit: one ``encrypt_into`` and one ``decrypt_into`` on the same number of bytes."""
-    _, key_length = SUITES[suite]
-    aead_class = ChaCha20Poly1305 if suite == "ChaCha20-Poly1305" else AESGCM
-    aead = aead_class(os.urandom(key_length))
+    code, key_length = SUITES[suite]
+    aead = REGISTRY_SUITES[code].aead(os.urandom(key_length))
     nonce, aad = os.urandom(12), b"\x17\x03\x03\x40\x11"
     data = os.urandom(size)
     sealed = memoryview(bytearray(size + 16))

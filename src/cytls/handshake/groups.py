@@ -64,10 +64,7 @@ X25519: Final = NamedGroup.x25519
 X25519MLKEM768: Final = NamedGroup.X25519MLKEM768
 
 GROUP_NAMES: Final[dict[int, str]] = {
-    X25519MLKEM768: "X25519MLKEM768",
-    X25519: "x25519",
-    SECP256R1: "secp256r1",
-    SECP384R1: "secp384r1",
+    group: group.name for group in (X25519MLKEM768, X25519, SECP256R1, SECP384R1)
 }
 """Names of the groups this module implements (X25519MLKEM768 only if MLKEM_AVAILABLE)."""
 
