@@ -32,6 +32,7 @@ from fuzz_client_hello_lists import (  # the oracle is the fuzz harness's
     check_psks,
     check_schemes,
     check_sift,
+    v16,
 )
 
 SETTINGS = settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -39,10 +40,6 @@ SETTINGS = settings(deadline=None, max_examples=300, suppress_health_check=[Heal
 
 def v8(data: bytes) -> bytes:
     return bytes([len(data)]) + data
-
-
-def v16(data: bytes) -> bytes:
-    return len(data).to_bytes(2, "big") + data
 
 
 def mutate(data: bytes, draw: st.DrawFn) -> bytes:

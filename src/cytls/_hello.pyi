@@ -1,4 +1,4 @@
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
 _G = TypeVar("_G", bound=Hashable)
@@ -15,3 +15,4 @@ def listed_code_points(
 def read_offered_psks(
     data: bytes, keep: int
 ) -> tuple[list[tuple[bytes, int]], list[bytes], int]: ...
+def code_point_bitmap(values: Iterable[int]) -> bytes: ...

@@ -194,6 +194,19 @@ cdef class _Out:
         return PyBytes_FromStringAndSize(<char*>self.data, self.used)
 
 
+def code_point_bitmap(values):
+    """The 65,536-bit bitmap ``sift_client_hello`` takes: one bit per uint16 code point, set for
+    each of ``values``."""
+    cdef bytearray bits = bytearray(GROUP_BITS_BYTES)
+    cdef unsigned int value
+    for item in values:
+        value = <unsigned int>item
+        if value > 0xFFFF:
+            raise ValueError(f"{item} is not a uint16 code point")
+        bits[value >> 3] |= 1 << (value & 7)
+    return bytes(bits)
+
+
 cdef const unsigned char* _bitmap(bytes bits, str name) except NULL:
     if len(bits) != GROUP_BITS_BYTES:
         raise ValueError(f"{name} must be a {GROUP_BITS_BYTES}-byte bitmap, not {len(bits)} bytes")

@@ -29,6 +29,7 @@ import _fuzzutil
 
 with _fuzzutil.instrumented(__name__):
     from cytls._hello import (
+        code_point_bitmap,
         listed_code_points,
         read_key_exchange_offer,
         read_offered_psks,
@@ -41,16 +42,9 @@ with _fuzzutil.instrumented(__name__):
     from cytls.wire.messages import ClientHello, ExtensionType
 
 
-def bitmap(values: Any) -> bytes:
-    bits = bytearray(8192)
-    for value in values:
-        bits[value >> 3] |= 1 << (value & 7)
-    return bytes(bits)
-
-
 KNOWN_SUITES = frozenset(int(s) for s in CipherSuite)
 KNOWN_TYPES = frozenset(int(t) for t in ExtensionType)
-SUITE_BITS, TYPE_BITS = bitmap(KNOWN_SUITES), bitmap(KNOWN_TYPES)
+SUITE_BITS, TYPE_BITS = code_point_bitmap(KNOWN_SUITES), code_point_bitmap(KNOWN_TYPES)
 SCHEMES = tuple(SignatureScheme)
 OUR_GROUPS = (0x11EC, 0x001D, 0x0017, 0x0018)  # X25519MLKEM768, x25519, P-256, P-384
 

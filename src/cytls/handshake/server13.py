@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import hmac
 import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cytls._hello import read_key_exchange_offer, read_offered_psks, sift_client_hello
+from cytls._hello import (
+    code_point_bitmap,
+    read_key_exchange_offer,
+    read_offered_psks,
+    sift_client_hello,
+)
 from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
@@ -423,12 +427,10 @@ class ServerHandshake(Handshake):
         # supported_groups is the first ClientHello's (checked above), which listed self.group.
         groups_data = find_extension(hello.extensions, E.supported_groups)
         shares_data = find_extension(hello.extensions, E.key_share)
-        require(
-            groups_data is not None and self.group is not None,
-            ALERT.missing_extension,
-            "the second ClientHello has no supported_groups",
-        )
-        assert groups_data is not None and self.group is not None  # for mypy: required above
+        if groups_data is None or self.group is None:
+            raise ProtocolError(
+                ALERT.missing_extension, "the second ClientHello has no supported_groups"
+            )
         _, shared, share_count = read_key_exchange_offer(
             groups_data, shares_data if shares_data is not None else b"\x00\x00", (self.group,)
         )
@@ -713,16 +715,8 @@ _MAY_CHANGE_AFTER_HRR = frozenset(
 )
 
 
-def _code_point_bitmap(values: Iterable[int]) -> bytes:
-    """One bit for each uint16 code point, set for ``values`` (as ``sift_client_hello`` takes)."""
-    bits = bytearray(0x10000 // 8)
-    for value in values:
-        bits[value >> 3] |= 1 << (value & 7)
-    return bytes(bits)
-
-
-_RECOGNIZED_SUITES = _code_point_bitmap(CipherSuite)
-_RECOGNIZED_EXTENSIONS = _code_point_bitmap(ExtensionType)
+_RECOGNIZED_SUITES = code_point_bitmap(CipherSuite)
+_RECOGNIZED_EXTENSIONS = code_point_bitmap(ExtensionType)
 _RECOGNIZED_SCHEMES = tuple(SignatureScheme)
 
 
