@@ -508,8 +508,8 @@ class ManInTheMiddle:
         self.server = server
         self.secrets: dict[str, bytes] = {}
         for conn in (client, server):
-            previous = conn._handshake.keylog
-            conn._handshake.keylog = self._recorder(previous)
+            previous = conn._output.keylog
+            conn._output.keylog = self._recorder(previous)
         self.to_server = _Direction("CLIENT", self.secrets, lambda: self.client._handshake.suite)
         self.to_client = _Direction("SERVER", self.secrets, lambda: self.server._handshake.suite)
 

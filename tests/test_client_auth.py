@@ -638,13 +638,15 @@ def test_post_handshake_auth_one_request_at_a_time() -> None:
 
 def test_post_handshake_auth_in_addition_to_the_handshake() -> None:
     """Without post_handshake_auth on the server context, it asks in the handshake and may ask
-    again later (OpenSSL's behaviour); the answer replaces the peer's chain."""
+    again later (OpenSSL's behaviour); the answer replaces the peer's chain. The client answers
+    with its connection's configuration: a context swapped in (as ``SSLObject.context =``, which
+    is OpenSSL's SSL_set_SSL_CTX) brings another certificate."""
     first = client_credentials("ecdsa-p256")
     client_ctx = mtls_client(first, pha=True)
     client, server = handshake(client_ctx, mtls_server())
     assert server.peer_certificates == der_chain(first)
     second = client_credentials("rsa2048")
-    client_ctx.load_cert_chain(second.certfile, second.keyfile)
+    client.context = mtls_client(second, pha=True)
     server.verify_client_post_handshake()
     pump(client, server)
     assert server.peer_certificates == der_chain(second)

@@ -9,8 +9,8 @@ import pytest
 from handshakeutil import client_context, handshake, pump, server_context
 
 import cytls
-from cytls import connection
 from cytls.events import HandshakeComplete, KeyUpdated
+from cytls.handshake import common
 from cytls.registry import SUITES
 
 
@@ -27,7 +27,7 @@ def lower_record_limits(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
         code: dataclasses.replace(suite, record_limit=limit if suite.record_limit else None)
         for code, suite in SUITES.items()
     }
-    monkeypatch.setattr(connection, "SUITES", suites)
+    monkeypatch.setattr(common, "SUITES", suites)  # what the Negotiated parameters carry
 
 
 @pytest.mark.parametrize("suite", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])

@@ -147,7 +147,7 @@ def test_each_ticket_resumes_once_more() -> None:
     new tickets of its own."""
     client_ctx, server_ctx = contexts(num_tickets=3)
     client, _ = handshake(client_ctx, server_ctx)
-    sessions = client._handshake.sessions
+    sessions = client._sessions
     assert len(sessions) == 3 and len({session.ticket for session in sessions}) == 3
     for session in sessions:
         resumed, server = resumption(client_ctx, server_ctx, session)

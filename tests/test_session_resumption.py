@@ -127,8 +127,8 @@ def test_num_tickets(identity: tuple[str, str, str]) -> None:
     assert client.session is None
     server_context.num_tickets = 3
     client, _ = handshake(client_context, server_context)
-    assert len(client._handshake.sessions) == 3
-    assert len({s.ticket for s in client._handshake.sessions}) == 3
+    assert len(client._sessions) == 3
+    assert len({s.ticket for s in client._sessions}) == 3
     with pytest.raises(ValueError, match="not a server context"):
         client_context.num_tickets = 1
 

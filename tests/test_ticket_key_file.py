@@ -210,7 +210,7 @@ def test_a_key_from_a_file_that_sealed_its_limit_seals_no_more(tmp_path: Path) -
     keys = context.ticket_keys
     keys._sealed = MAX_SEALS_PER_KEY - 1  # type: ignore[attr-defined]
     client, _ = handshake(client_ctx, context)
-    assert len(client._handshake.sessions) == 1  # type: ignore[attr-defined]
+    assert len(client._sessions) == 1  # type: ignore[attr-defined]
     client, _ = handshake(client_ctx, context)
     assert client.session is None
     context.load_ticket_keys(write(path, os.urandom(32).hex() + "\n"))

@@ -24,7 +24,8 @@ from cytls.errors import PeerAlert, ProtocolError, TLSError
 from cytls.events import AlertReceived, ConnectionClosed, Event
 from cytls.handshake.client13 import ClientHandshake
 from cytls.handshake.common import Environment, Handshake, require
-from cytls.handshake.keyschedule import SUITES, export_keying_material
+from cytls.handshake.output import Direction, KeyChange, KeyLevel, Negotiated
+from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
@@ -33,6 +34,7 @@ from cytls.wire.enums import AlertDescription, AlertLevel
 # between them before the connection fails with unexpected_message: OpenSSL's
 # MAX_WARN_ALERT_COUNT. Each is also an event, so an unbounded run would grow the queue.
 MAX_WARNING_ALERTS = 5
+MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
 
 
 class WantReadError(TLSError, ssl.SSLWantReadError):
@@ -75,7 +77,8 @@ class Connection:
         self._context = context
         self.server_side = server_side
         self.server_hostname = server_hostname
-        self._record = _record.RecordLayer()
+        self.sni_target: object = self
+        """What an SNI callback gets as its first argument (``TLSObject`` puts itself here)."""
         self._events: deque[Event] = deque()
         self._error: BaseException | None = None
         self._peer_closed = False
@@ -83,19 +86,27 @@ class Connection:
         self._eof = False
         self._warning_alerts = 0  # in a row, without progress (MAX_WARNING_ALERTS)
         self._bytes_at_last_alert = 0
-        keylog = _keylog_writer(context.keylog_filename)
-        environment = environment or Environment()
-        self._environment = environment
-        handshake: Handshake
-        if server_side:
-            handshake = ServerHandshake(context, self._record, environment, keylog)
-            handshake.sni_target = self
-            handshake.start()
-        else:
-            client = ClientHandshake(context, self._record, environment, keylog)
-            client.start(server_hostname, session, bytes(early_data))
-            handshake = client
-        self._handshake = handshake
+        self._negotiated: Negotiated | None = None
+        self._resumed = False
+        self._sessions: list[Session] = []  # tickets received, newest last
+        self._offered_session: Session | None = None
+        self._sent_early_data = False
+        self._environment = environment or Environment()
+        self._output = _Output(self, _keylog_writer(context.keylog_filename))
+        self._record = self._output.record
+        self._handshake: Handshake = self._start_handshake(session, bytes(early_data))
+
+    def _start_handshake(self, session: Session | None, early_data: bytes) -> Handshake:
+        policy = self._context.handshake_policy(self.server_side)
+        if self.server_side:
+            server = ServerHandshake(policy, self._output, self._environment)
+            server.start()
+            return server
+        client = ClientHandshake(policy, self._output, self._environment)
+        client.start(self.server_hostname, session, early_data)
+        self._offered_session = client.offered_session
+        self._sent_early_data = client.early_data_sent
+        return client
 
     def __repr__(self) -> str:
         side = "server" if self.server_side else "client"
@@ -112,11 +123,16 @@ class Connection:
     def context(self, context: TLSContext) -> None:
         """An SNI callback may switch the context, as with ``ssl.SSLObject.context``."""
         self._context = context
-        self._handshake.context = context
+        self._handshake.policy = context.handshake_policy(self.server_side)
 
     @property
     def handshake_complete(self) -> bool:
-        return self._handshake.complete
+        return self._negotiated is not None
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        """What the handshake agreed (None until it completes): one immutable value."""
+        return self._negotiated
 
     # --- resumption and 0-RTT (RFC 8446 §2.2, §2.3) ----------------------------------------------
 
@@ -125,44 +141,46 @@ class Connection:
         """Client: the newest session ticket the server sent on this connection (they come
         after the handshake, so read some data first), or the session being resumed; None
         on a server."""
-        handshake = self._handshake
-        if not isinstance(handshake, ClientHandshake):
+        if self.server_side:
             return None
-        if handshake.sessions:
-            return handshake.sessions[-1]
-        return handshake.offered_session if handshake.psk_accepted else None
+        if self._sessions:
+            return self._sessions[-1]
+        return self._offered_session if self.session_reused else None
 
     @session.setter
     def session(self, session: Session | None) -> None:
         """Offer ``session`` instead: possible until the ClientHello has been taken with
         :meth:`data_to_send` (``ssl``: "Cannot set session after handshake")."""
         check_session(session)
-        handshake = self._handshake
-        if not isinstance(handshake, ClientHandshake):
+        if self.server_side:
             raise ValueError("Cannot set session for server-side SSLSocket")
-        if self._record.bytes_to_send == 0 or handshake.early_data_sent:
+        if self._record.bytes_to_send == 0 or self._sent_early_data:
             raise ValueError("Cannot set session after handshake.")
-        self._record = _record.RecordLayer()
-        client = ClientHandshake(self._context, self._record, self._environment, handshake.keylog)
-        client.start(self.server_hostname, session)
-        self._handshake = client
+        self._output = _Output(self, self._output.keylog)
+        self._record = self._output.record
+        self._resumed = False
+        self._handshake = self._start_handshake(session, b"")
 
     @property
     def session_reused(self) -> bool:
         """Whether the handshake resumed a session (a PSK was accepted)."""
-        return self._handshake.psk_accepted
+        return self._resumed
 
     @property
     def early_data_accepted(self) -> bool:
         """Whether 0-RTT data was accepted: by the server (client side, known once the
         handshake completes) or by us (server side)."""
-        return self._handshake.early_data_accepted
+        if self._negotiated is not None:
+            return self._negotiated.early_data_accepted
+        return self._output.reading_early_data  # a server reading 0-RTT data it accepted
 
     @property
     def early_data_length(self) -> int:
         """Server: how many bytes at the start of the received stream came as 0-RTT data
         (replayable, RFC 8446 §8); final once the handshake is complete."""
-        return self._handshake.early_data_length
+        if self._negotiated is not None:
+            return self._negotiated.early_data_length
+        return self._record.application_bytes_received if self._output.reading_early_data else 0
 
     # --- bytes in ------------------------------------------------------------------------------
 
@@ -177,8 +195,7 @@ class Connection:
         try:
             self._record.receive_data(data)
             self._process_records()
-            if self._handshake.reading_early_data:
-                self._handshake.check_early_data_size()
+            self._handshake.check_early_data_size()
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -214,18 +231,11 @@ class Connection:
                 self._warning_alerts = 0
                 handshake.receive_handshake_record(payload)
                 # Nothing but the rest of a handshake message may follow a fragment (§5.1).
-                self._record.hold_application_data = handshake.reassembler.has_partial()
-                if handshake.events:
-                    self._events.extend(handshake.events)
-                    handshake.events.clear()
+                self._record.hold_application_data = handshake.has_partial_message()
             elif content_type == _record.ALERT:
                 self._receive_alert(payload)
             else:  # change_cipher_spec, already checked to be the byte 0x01
-                require(
-                    handshake.peer_change_cipher_spec_allowed,
-                    AlertDescription.unexpected_message,
-                    "change_cipher_spec outside the handshake (RFC 8446 §5)",
-                )
+                handshake.receive_change_cipher_spec()
 
     def _receive_alert(self, payload: bytes) -> None:
         """RFC 8446 §6: close_notify and user_canceled are the only non-error alerts."""
@@ -295,13 +305,12 @@ class Connection:
     def send(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (seal it into records for ``data_to_send``)."""
         self._raise_if_failed()
-        if not self._handshake.complete:
+        negotiated = self._negotiated
+        if negotiated is None:
             raise TLSError("the handshake is not complete yet", reason="HANDSHAKE_NOT_COMPLETE")
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
-        suite = self._handshake.suite
-        assert suite is not None  # the handshake is complete
-        limit = SUITES[suite].record_limit
+        limit = negotiated.suite.record_limit
         if limit is not None and self._record.write_sequence_number >= limit:
             self._handshake.send_key_update(request_peer=False)  # RFC 8446 §5.5
         if data:
@@ -348,13 +357,13 @@ class Connection:
         if self._closed or self._error is not None:
             return
         self._closed = True
-        self._handshake.close_notify_sent = True
+        self._handshake.stop_sending()
         self._record.write_alert(AlertLevel.warning, AlertDescription.close_notify)
 
     def key_update(self, request_peer: bool = True) -> None:
         """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3)."""
         self._raise_if_failed()
-        if not self._handshake.complete:
+        if self._negotiated is None:
             raise TLSError("KeyUpdate needs a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
@@ -384,42 +393,137 @@ class Connection:
         self, label: str | bytes, context: bytes | None, length: int
     ) -> bytes:
         """RFC 8446 §7.5 exporter (RFC 5705 interface)."""
-        if not self._handshake.complete:
+        if self._negotiated is None:
             raise TLSError("exporters need a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
         if isinstance(label, str):
             label = label.encode("ascii")
-        return export_keying_material(
-            self._handshake.hash_name,
-            self._handshake.exporter_master_secret,
-            label,
-            context or b"",
-            length,
-        )
+        return self._handshake.export_keying_material(label, context or b"", length)
 
     # --- what was negotiated -------------------------------------------------------------------
 
     def version(self) -> str | None:
-        return "TLSv1.3" if self._handshake.complete else None
+        return self._negotiated.version if self._negotiated is not None else None
 
     def cipher(self) -> tuple[str, str, int] | None:
         """(name, protocol, secret bits) as ``ssl.SSLObject.cipher()``."""
-        suite = self._handshake.suite
-        if not self._handshake.complete or suite is None:
+        negotiated = self._negotiated
+        if negotiated is None:
             return None
-        params = SUITES[suite]
-        return (params.name, "TLSv1.3", params.key_length * 8)
+        suite = negotiated.suite
+        return (suite.name, negotiated.version, suite.key_length * 8)
 
     def selected_alpn_protocol(self) -> str | None:
-        protocol = self._handshake.alpn_protocol
-        return protocol.decode("ascii") if protocol and self._handshake.complete else None
+        negotiated = self._negotiated
+        if negotiated is None or negotiated.alpn_protocol is None:
+            return None
+        return negotiated.alpn_protocol.decode("ascii")
 
     @property
     def peer_certificates(self) -> tuple[bytes, ...]:
-        return self._handshake.peer_certificates
+        """The peer's chain (DER, leaf first), once the handshake is complete."""
+        return self._negotiated.peer_certificates if self._negotiated is not None else ()
 
     @property
     def server_name(self) -> str | None:
-        return self._handshake.server_name
+        """SNI: the name the client asked for (on both sides), once the handshake is complete."""
+        return self._negotiated.server_name if self._negotiated is not None else None
+
+
+class _Output:
+    """The connection's side of :class:`~cytls.handshake.output.HandshakeOutput`: what the
+    handshake emits becomes records in ``record`` and events in the connection's queue."""
+
+    def __init__(
+        self, connection: Connection, keylog: Callable[[str, bytes, bytes], None] | None
+    ) -> None:
+        self.connection = connection
+        self.record = _record.RecordLayer()
+        self.keylog = keylog
+        self.reading_early_data = False  # a server reading 0-RTT data it accepted
+
+    def send_handshake(self, raw: bytes) -> None:
+        self.record.write(_record.HANDSHAKE, raw)
+
+    def send_change_cipher_spec(self) -> None:
+        self.record.write(_record.CHANGE_CIPHER_SPEC, b"\x01")
+
+    def send_early_data(self, data: bytes, max_plaintext: int) -> None:
+        record = self.record
+        limit = record.write_limit
+        record.write_limit = min(limit, max_plaintext)
+        try:
+            record.write(_record.APPLICATION_DATA, data)
+        finally:
+            record.write_limit = limit
+
+    def change_key(self, change: KeyChange) -> None:
+        record = self.record
+        if change.direction is Direction.WRITE:
+            if change.suite is None:
+                record.clear_write_key()
+            else:
+                record.set_write_key(change.suite.suite, change.key, change.iv)
+            return
+        assert change.suite is not None  # nothing goes back to reading plaintext
+        record.set_read_key(
+            change.suite.suite,
+            change.key,
+            change.iv,
+            allow_application_data=change.carries_application_data,
+        )
+        self.reading_early_data = change.level is KeyLevel.EARLY
+
+    def set_record_version(self, version: int) -> None:
+        self.record.legacy_version = version
+
+    def skip_early_data(self, limit: int) -> None:
+        self.record.skip_early_data(limit)
+
+    def accept_plaintext_alerts(self, accept: bool) -> None:
+        self.record.allow_plaintext_alerts = accept
+
+    def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
+        if self.keylog is not None:
+            self.keylog(label, client_random, secret)
+
+    def event(self, event: Event) -> None:
+        self.connection._events.append(event)
+
+    def resumed(self) -> None:
+        self.connection._resumed = True
+
+    def negotiated(self, parameters: Negotiated) -> None:
+        self.connection._negotiated = parameters
+
+    def new_session(self, session: Session) -> None:
+        sessions = self.connection._sessions
+        sessions.append(session)
+        del sessions[:-MAX_KEPT_SESSIONS]
+
+    def server_name_received(self, server_name: str | None) -> HandshakePolicy:
+        """Run the context's SNI callback, as ``ssl`` does: it gets the connection (or its
+        TLSObject), the name and the context, and may switch contexts."""
+        connection = self.connection
+        context = connection.context
+        callback = context.sni_callback
+        if callback is not None:
+            try:
+                result = callback(connection.sni_target, server_name, context)
+            except Exception as exc:
+                # As ssl: the handshake fails with handshake_failure; the exception is chained.
+                raise ProtocolError(
+                    AlertDescription.handshake_failure,
+                    f"the SNI callback raised {type(exc).__name__}: {exc}",
+                ) from exc
+            if result is not None:
+                raise ProtocolError(result, f"the SNI callback refused {server_name!r}")
+        return connection.context.handshake_policy(server_side=True)
+
+    def early_data_received(self) -> int:
+        return self.record.application_bytes_received
+
+    def records_written_under_write_key(self) -> int:
+        return self.record.write_sequence_number
 
 
 def _keylog_writer(filename: str | None) -> Callable[[str, bytes, bytes], None] | None:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cytls.handshake.certs import TrustStore, load_cert_chain
 from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
+from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.tickets import StrikeRegister, TicketKeys
 from cytls.registry import DEFAULT_SUITES
 
@@ -283,6 +284,47 @@ class TLSContext:
 
     def get_groups(self) -> list[str]:
         return [GROUP_NAMES[group] for group in self.groups]
+
+    # --- what each connection starts from -------------------------------------------------------
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Any change of configuration makes the next connection build a fresh policy.
+        object.__setattr__(self, name, value)
+        if name != "_policies":
+            object.__setattr__(self, "_policies", {})
+
+    def handshake_policy(self, server_side: bool) -> HandshakePolicy:
+        """The frozen configuration a new connection's handshake runs under (built once per
+        change of this context, then shared: connections that start together cost nothing)."""
+        policy: HandshakePolicy | None = self.__dict__.get("_policies", {}).get(server_side)
+        if policy is None:
+            policy = self._make_policy(server_side)  # may create the trust store, ticket keys
+            self.__dict__.setdefault("_policies", {})[server_side] = policy
+        return policy
+
+    def _make_policy(self, server_side: bool) -> HandshakePolicy:
+        return HandshakePolicy(
+            owner=self,
+            server_side=server_side,
+            tls13_enabled=self.supports_tls13(),
+            check_hostname=self.check_hostname,
+            verify_mode=self.verify_mode,
+            options=self.options,
+            cipher_suites=tuple(self.cipher_suites),
+            groups=tuple(self.groups),
+            alpn_protocols=tuple(self.alpn_protocols),
+            post_handshake_auth=self.post_handshake_auth,
+            max_cert_list=self.max_cert_list,
+            max_early_data_size=self.max_early_data_size,
+            certificate_chain=tuple(self.certificate_chain),
+            certificate_chain_der=self.certificate_chain_der,
+            private_key=self.private_key,
+            trust_store=self.trust_store,
+            num_tickets=self.num_tickets if server_side else 0,
+            ticket_lifetime=self.ticket_lifetime,
+            ticket_keys=self.ticket_keys if server_side else None,
+            strike_register=self.strike_register if server_side else None,
+        )
 
     # --- checks made when a connection starts -------------------------------------------------
 

@@ -1,14 +1,18 @@
-"""The TLS 1.3 client handshake (RFC 8446 §2, §4), as a state machine of methods.
+"""The TLS 1.3 client handshake (RFC 8446 §2, §4), as an explicit state machine.
 
-start            ClientHello ->
-_server_hello    <- ServerHello | HelloRetryRequest (then ClientHello again)
-_encrypted_ext   <- EncryptedExtensions
-_cert_request    <- CertificateRequest (optional) | Certificate
-_certificate     <- Certificate
-_cert_verify     <- CertificateVerify
-_server_finished <- Finished;  [EndOfEarlyData] [Certificate, [CertificateVerify]] Finished ->
-_post_handshake  <- NewSessionTicket | KeyUpdate | CertificateRequest (if we offered
-                    post_handshake_auth: Certificate, [CertificateVerify], Finished ->)
+START                        start(): ClientHello ->
+WAIT_SERVER_HELLO            <- ServerHello | HelloRetryRequest (then ClientHello again)
+WAIT_ENCRYPTED_EXTENSIONS    <- EncryptedExtensions
+WAIT_CERTIFICATE_OR_REQUEST  <- CertificateRequest | Certificate
+WAIT_CERTIFICATE             <- Certificate (after a CertificateRequest)
+WAIT_CERTIFICATE_VERIFY      <- CertificateVerify
+WAIT_FINISHED                <- Finished;  [EndOfEarlyData] [Certificate, [CertificateVerify]]
+                                Finished ->
+CONNECTED                    <- NewSessionTicket | KeyUpdate | CertificateRequest (if we offered
+                                post_handshake_auth: Certificate, [CertificateVerify], Finished ->)
+
+``TRANSITIONS`` below is the table of what each state accepts; everything else is
+unexpected_message (tests/test_state_tables.py checks every cell).
 
 With a session (RFC 8446 §2.2) the ClientHello offers its ticket as a PSK, 0-RTT data may
 follow it under the early traffic key (§2.3), and a server that accepts the PSK skips
@@ -20,11 +24,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import ssl
+from collections.abc import Mapping
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.certs import load_der_certificate, verify_server_chain
@@ -42,6 +47,7 @@ from cytls.handshake.common import (
     TLS12,
     TLS13,
     Handshake,
+    HandshakeState,
     check_server_extensions,
     require,
 )
@@ -53,8 +59,10 @@ from cytls.handshake.keyschedule import (
     finished_verify_data,
     resumption_psk,
 )
+from cytls.handshake.output import Direction, KeyChange, KeyLevel
 from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME
+from cytls.registry import ProtocolVersion
 from cytls.session import Session
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
@@ -78,14 +86,47 @@ E = ExtensionType
 H = HandshakeType
 # 2^14 bytes on the wire, with the content type byte and the 16-byte AEAD tag.
 EARLY_DATA_RECORD_LIMIT = (1 << 14) - 17
-MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
 # Post-handshake CertificateRequests answered per connection: each costs us a signature, so a
 # server could otherwise make a client sign without end (README, "Limits and hostile input").
 MAX_POST_HANDSHAKE_REQUESTS = 32
 
 
+class ClientState(HandshakeState):
+    START = "start"
+    WAIT_SERVER_HELLO = "wait_server_hello"
+    WAIT_ENCRYPTED_EXTENSIONS = "wait_encrypted_extensions"
+    WAIT_CERTIFICATE_OR_REQUEST = "wait_certificate_or_request"
+    WAIT_CERTIFICATE = "wait_certificate"
+    WAIT_CERTIFICATE_VERIFY = "wait_certificate_verify"
+    WAIT_FINISHED = "wait_finished"
+    CONNECTED = "connected"
+
+
 class ClientHandshake(Handshake):
     """Client side of one TLS 1.3 handshake and of the post-handshake messages."""
+
+    ROLE = "client"
+    INITIAL = ClientState.START
+    TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
+        ClientState.START: {},
+        ClientState.WAIT_SERVER_HELLO: {H.server_hello: "_server_hello"},
+        ClientState.WAIT_ENCRYPTED_EXTENSIONS: {
+            H.encrypted_extensions: "_encrypted_extensions",
+        },
+        ClientState.WAIT_CERTIFICATE_OR_REQUEST: {
+            H.certificate_request: "_certificate_request",
+            H.certificate: "_certificate",
+        },
+        ClientState.WAIT_CERTIFICATE: {H.certificate: "_certificate"},
+        ClientState.WAIT_CERTIFICATE_VERIFY: {H.certificate_verify: "_certificate_verify"},
+        ClientState.WAIT_FINISHED: {H.finished: "_server_finished"},
+        ClientState.CONNECTED: {
+            H.new_session_ticket: "_new_session_ticket",
+            H.key_update: "_key_update",
+            # Only if we offered post_handshake_auth (RFC 8446 §4.6.2): checked by the handler.
+            H.certificate_request: "_post_handshake_certificate_request",
+        },
+    }
 
     server_hostname: str | None = None
 
@@ -97,12 +138,11 @@ class ClientHandshake(Handshake):
     ) -> None:
         """Queue the first ClientHello (RFC 8446 §4.1.2), and ``early_data`` after it when
         ``session`` allows 0-RTT (§4.2.10)."""
-        context = self.context
-        require(context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
-        if context.check_hostname and not server_hostname:
+        policy = self.policy
+        require(policy.tls13_enabled, ALERT.protocol_version, "TLS 1.3 is disabled")
+        if policy.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
         self.server_hostname = server_hostname
-        self.sessions: list[Session] = []  # tickets received on this connection
         self.offered_session = self._usable_session(session, server_hostname)
         self.psk_accepted = False
         self.early_data_sent = False
@@ -126,25 +166,26 @@ class ClientHandshake(Handshake):
         self.certificate_request: CertificateRequest | None = None
         self.post_handshake_requests = 0
         self.leaf_certificate: x509.Certificate | None = None
-        self.record.legacy_version = 0x0301  # an initial ClientHello may say TLS 1.0 (§5.1)
+        # An initial ClientHello may say TLS 1.0 in its record header (§5.1).
+        self.output.set_record_version(ProtocolVersion.TLSv1_0)
         self.early_data_offered = bool(early_data)
         self.psk_schedule: KeySchedule | None = None
         self.client_hello_raw = self._send_client_hello()
-        self.record.legacy_version = 0x0303
+        self.output.set_record_version(ProtocolVersion.TLSv1_2)
         if early_data:
             self._send_early_data(early_data)
-        self._expect = self._server_hello
+        self.enter(ClientState.WAIT_SERVER_HELLO)
 
     def _usable_session(self, session: Session | None, hostname: str | None) -> Session | None:
         """The session to offer, if it can resume here; else a full handshake (§4.6.1: only
         for the same server name, and never an expired ticket)."""
         if session is None:
             return None
-        if session.context is not self.context:
+        if session.context is not self.policy.owner:
             raise ValueError("Session refers to a different SSLContext.")
         if (
             session.expired(self.environment.now())
-            or session.suite not in self.context.cipher_suites
+            or session.suite not in self.policy.cipher_suites
             or session.server_name != hostname
         ):
             return None
@@ -160,30 +201,25 @@ class ClientHandshake(Handshake):
         secret = self.psk_schedule.client_early_traffic_secret(early_transcript.digest())
         self._send_change_cipher_spec()
         self.suite = session.suite  # the early data uses the ticket's suite (§4.2.10)
-        self.set_write_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET")
+        self.set_write_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET", KeyLevel.EARLY)
         self.suite = None
         # A server that rejected the early data (after a HelloRetryRequest, say) reads these
         # records without a key: OpenSSL then holds them to the plaintext limit of 2^14 bytes
         # (§5.1), so each stays within it sealed, as OpenSSL's own client does.
-        limit = self.record.write_limit
-        self.record.write_limit = min(limit, EARLY_DATA_RECORD_LIMIT)
-        try:
-            self.record.write(APPLICATION_DATA, data)
-        finally:
-            self.record.write_limit = limit
+        self.output.send_early_data(data, EARLY_DATA_RECORD_LIMIT)
         self.early_data_sent = True
 
     def _initial_key_shares(self) -> list[ClientKeyShare]:
         """A share for the most preferred group; with the hybrid group first, also one for
         x25519, which most servers speak (as browsers do)."""
-        groups = list(self.context.groups)
+        groups = list(self.policy.groups)
         chosen = [groups[0]]
         if groups[0] == X25519MLKEM768 and X25519 in groups:
             chosen.append(X25519)
         return [self.environment.client_key_share(group) for group in chosen]
 
     def _client_hello(self) -> ClientHello:
-        context = self.context
+        policy = self.policy
         extensions: list[tuple[int, bytes]] = []
         hostname = self.server_hostname
         if hostname and not _is_ip_address(hostname):
@@ -192,7 +228,7 @@ class ClientHandshake(Handshake):
             extensions.append((E.server_name, ext.encode_server_name(self.server_name)))
         extensions += [
             (E.supported_versions, ext.encode_supported_versions_client([TLS13])),
-            (E.supported_groups, ext.encode_supported_groups(list(context.groups))),
+            (E.supported_groups, ext.encode_supported_groups(list(policy.groups))),
             (
                 E.key_share,
                 ext.encode_key_share_client([(s.group, s.key_exchange) for s in self.key_shares]),
@@ -207,14 +243,14 @@ class ClientHandshake(Handshake):
             ),
             (E.psk_key_exchange_modes, ext.encode_psk_key_exchange_modes(self._psk_modes())),
         ]
-        if context.alpn_protocols:
+        if policy.alpn_protocols:
             extensions.append(
                 (
                     E.application_layer_protocol_negotiation,
-                    ext.encode_alpn(list(context.alpn_protocols)),
+                    ext.encode_alpn(list(policy.alpn_protocols)),
                 )
             )
-        if context.post_handshake_auth:
+        if policy.post_handshake_auth:
             extensions.append((E.post_handshake_auth, b""))  # RFC 8446 §4.2.6
         if self.cookie is not None:
             extensions.append((E.cookie, ext.encode_cookie(self.cookie)))
@@ -232,13 +268,13 @@ class ClientHandshake(Handshake):
         return ClientHello(
             random=self.client_random,
             legacy_session_id=self.session_id,
-            cipher_suites=list(context.cipher_suites),
+            cipher_suites=list(policy.cipher_suites),
             extensions=extensions,
         )
 
     def _psk_modes(self) -> list[int]:
         """psk_dhe_ke always; psk_ke too with OP_ALLOW_NO_DHE_KEX (RFC 8446 §4.2.9)."""
-        return [PSK_DHE_KE, PSK_KE] if self.context.options & OP_ALLOW_NO_DHE_KEX else [PSK_DHE_KE]
+        return [PSK_DHE_KE, PSK_KE] if self.policy.options & OP_ALLOW_NO_DHE_KEX else [PSK_DHE_KE]
 
     def _send_client_hello(self) -> bytes:
         hello = self._client_hello()
@@ -278,12 +314,11 @@ class ClientHandshake(Handshake):
         which a non-empty legacy_session_id announces."""
         if self.session_id and not self.sent_change_cipher_spec:
             self.sent_change_cipher_spec = True
-            self.record.write(CHANGE_CIPHER_SPEC, b"\x01")
+            self.output.send_change_cipher_spec()
 
     # --- ServerHello / HelloRetryRequest --------------------------------------------------------
 
     def _server_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.server_hello, msg_type, "waiting for ServerHello")
         hello = ServerHello.parse(body)
         version = self._check_server_hello_common(hello)
         if hello.is_hello_retry_request:
@@ -327,15 +362,15 @@ class ClientHandshake(Handshake):
         )
         self.client_handshake_secret = client_secret
         self.server_handshake_secret = server_secret
-        self.set_read_secret(
-            server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET", application_data=False
-        )
+        self.set_read_secret(server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE)
         if not self.early_data_sent:
             # From here on our records, alerts included, are protected (the CCS stays
             # plaintext). After 0-RTT the early key stays until EncryptedExtensions says
             # whether the server took the early data.
-            self.set_write_secret(client_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        self._expect = self._encrypted_extensions
+            self.set_write_secret(
+                client_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE
+            )
+        self.enter(ClientState.WAIT_ENCRYPTED_EXTENSIONS)
 
     def _accepted_psk(self, hello: ServerHello) -> bytes | None:
         """The PSK if the ServerHello selects our ticket (RFC 8446 §4.2.11), else None."""
@@ -354,6 +389,7 @@ class ClientHandshake(Handshake):
             "the server resumed with a cipher suite whose hash is not the PSK's (§4.2.11)",
         )
         self.psk_accepted = True
+        self.output.resumed()
         self.peer_certificates = session.peer_certificates
         return session.psk
 
@@ -394,7 +430,7 @@ class ClientHandshake(Handshake):
             "ServerHello does not echo our legacy_session_id",
         )
         require(
-            hello.cipher_suite in self.context.cipher_suites,
+            hello.cipher_suite in self.policy.cipher_suites,
             ALERT.illegal_parameter,
             f"the server chose cipher suite 0x{hello.cipher_suite:04x}, which we did not offer",
         )
@@ -428,7 +464,7 @@ class ClientHandshake(Handshake):
         if share_data is not None:
             group = ext.decode_key_share_hrr(share_data)
             require(
-                group in self.context.groups,
+                group in self.policy.groups,
                 ALERT.illegal_parameter,
                 f"HelloRetryRequest asks for group {group}, which we did not offer",
             )
@@ -447,7 +483,8 @@ class ClientHandshake(Handshake):
             self.offered_session = None  # a PSK must match the suite's hash (§4.1.4)
         self.hello_retry_request = hello
         if self.early_data_sent:
-            self.record.clear_write_key()  # the second ClientHello goes in clear (§4.1.2)
+            # The second ClientHello goes in clear (§4.1.2).
+            self.output.change_key(KeyChange(Direction.WRITE, KeyLevel.INITIAL))
         self._start_key_schedule(hello.cipher_suite)
         assert self.transcript is not None
         self.transcript.hello_retry_request_reset()
@@ -466,7 +503,6 @@ class ClientHandshake(Handshake):
     # --- server's encrypted flight -----------------------------------------------------------
 
     def _encrypted_extensions(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.encrypted_extensions, msg_type, "waiting for EncryptedExtensions")
         extensions = EncryptedExtensions.parse(body).extensions
         check_server_extensions(
             extensions,
@@ -478,7 +514,7 @@ class ClientHandshake(Handshake):
         if alpn is not None:
             protocols = ext.decode_alpn(alpn)
             require(
-                len(protocols) == 1 and protocols[0] in self.context.alpn_protocols,
+                len(protocols) == 1 and protocols[0] in self.policy.alpn_protocols,
                 ALERT.illegal_parameter,
                 "the server selected an ALPN protocol we did not offer (RFC 7301 §3.2)",
             )
@@ -501,28 +537,28 @@ class ClientHandshake(Handshake):
             self.early_data_accepted = True
         elif self.early_data_sent:
             # Rejected: the server skips our 0-RTT records; we go on under the handshake key.
-            self.set_write_secret(self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+            self.set_write_secret(
+                self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE
+            )
         self.transcript_update(raw)
         # A PSK authenticates the server: no Certificate or CertificateVerify (§2.2).
-        self._expect = (
-            self._server_finished if self.psk_accepted else self._certificate_request_or_certificate
+        self.enter(
+            ClientState.WAIT_FINISHED
+            if self.psk_accepted
+            else ClientState.WAIT_CERTIFICATE_OR_REQUEST
         )
 
     def transcript_update(self, raw: bytes) -> None:
         assert self.transcript is not None
         self.transcript.update(raw)
 
-    def _certificate_request_or_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        if msg_type == H.certificate_request:
-            request = client_auth.check_certificate_request(body, post_handshake=False)
-            self.certificate_request = request
-            self.transcript_update(raw)
-            self._expect = self._certificate
-            return
-        self._certificate(msg_type, body, raw)
+    def _certificate_request(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        request = client_auth.check_certificate_request(body, post_handshake=False)
+        self.certificate_request = request
+        self.transcript_update(raw)
+        self.enter(ClientState.WAIT_CERTIFICATE)
 
     def _certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.certificate, msg_type, "waiting for the server's Certificate")
         message = Certificate.parse(body)
         require(
             message.certificate_request_context == b"",
@@ -540,22 +576,21 @@ class ClientHandshake(Handshake):
             )
         chain = [entry.cert_data for entry in message.entries]
         self.peer_certificates = tuple(chain)
-        context = self.context
-        if context.verify_mode == ssl.CERT_NONE:
+        policy = self.policy
+        if policy.verify_mode == ssl.CERT_NONE:
             self.leaf_certificate = _parse_leaf(chain[0])
         else:
             verified = verify_server_chain(
                 chain,
-                context.trust_store,
+                policy.trust_store,
                 hostname=self.server_hostname,
-                check_hostname=context.check_hostname,
+                check_hostname=policy.check_hostname,
             )
             self.leaf_certificate = verified[0]
         self.transcript_update(raw)
-        self._expect = self._certificate_verify
+        self.enter(ClientState.WAIT_CERTIFICATE_VERIFY)
 
     def _certificate_verify(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.certificate_verify, msg_type, "waiting for CertificateVerify")
         message = CertificateVerify.parse(body)
         require(
             message.algorithm in signatures.CERTIFICATE_VERIFY_SCHEMES,
@@ -571,23 +606,24 @@ class ClientHandshake(Handshake):
             allowed=signatures.CERTIFICATE_VERIFY_SCHEMES,
         )
         self.transcript_update(raw)
-        self._expect = self._server_finished
+        self.enter(ClientState.WAIT_FINISHED)
 
     def _server_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.finished, msg_type, "waiting for the server's Finished")
         self.check_peer_finished(body, self.server_handshake_secret, "server")
         self.transcript_update(raw)
         assert self.key_schedule is not None and self.transcript is not None
         client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
         self.exporter_master_secret = exporter
-        self._log_secret("EXPORTER_SECRET", exporter)
-        self.set_read_secret(server_app, "SERVER_TRAFFIC_SECRET_0", application_data=True)
+        self.log_secret("EXPORTER_SECRET", exporter)
+        self.set_read_secret(server_app, "SERVER_TRAFFIC_SECRET_0", KeyLevel.APPLICATION)
         # Our second flight, under the client handshake traffic key (RFC 8446 §4.4), after
         # EndOfEarlyData under the early key if the server took our 0-RTT data (§4.5).
         self._send_change_cipher_spec()
         if self.early_data_accepted:
             self.send(H.end_of_early_data, EndOfEarlyData().serialize())
-            self.set_write_secret(self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+            self.set_write_secret(
+                self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE
+            )
         if self.certificate_request is not None:
             self._send_client_certificate(self.certificate_request, self.transcript)
         self.send(
@@ -596,10 +632,10 @@ class ClientHandshake(Handshake):
         self.resumption_master_secret = self.key_schedule.resumption_master_secret(
             self.transcript.digest()
         )
-        self.set_write_secret(client_app, "CLIENT_TRAFFIC_SECRET_0")
+        self.set_write_secret(client_app, "CLIENT_TRAFFIC_SECRET_0", KeyLevel.APPLICATION)
+        self.enter(ClientState.CONNECTED)
         self.finish()
         self.forget_handshake_secrets()
-        self._expect = self._post_handshake
 
     def forget_handshake_secrets(self) -> None:
         super().forget_handshake_secrets()
@@ -608,24 +644,8 @@ class ClientHandshake(Handshake):
 
     # --- after the handshake --------------------------------------------------------------------
 
-    def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        if msg_type == H.new_session_ticket:
-            self._new_session_ticket(body)
-        elif msg_type == H.key_update:
-            self.receive_key_update(body)
-        elif msg_type == H.certificate_request and E.post_handshake_auth in self.offered_extensions:
-            if not self.close_notify_sent:  # nothing more is sent after close_notify (§6.1)
-                self._post_handshake_certificate_request(body, raw)
-        else:
-            raise ProtocolError(
-                ALERT.unexpected_message,
-                f"handshake message {msg_type} after the handshake"
-                + (
-                    " (we did not offer post_handshake_auth)"
-                    if msg_type == H.certificate_request
-                    else ""
-                ),
-            )
+    def _key_update(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.receive_key_update(body)
 
     # --- client authentication (RFC 8446 §4.4.2, §4.4.3, §4.6.2) --------------------------------
 
@@ -634,7 +654,7 @@ class ClientHandshake(Handshake):
     ) -> None:
         """Certificate, and CertificateVerify unless it is empty (§4.4.2.4), added to
         ``transcript``: the handshake's, or a post-handshake exchange's own."""
-        chain, scheme = client_auth.client_credentials(self.context, request)
+        chain, scheme = client_auth.client_credentials(self.policy, request)
         entries = [CertificateEntry(der, []) for der in chain]
         certificate = Certificate(request.certificate_request_context, entries)
         self.send_to(transcript, H.certificate, certificate.serialize())
@@ -642,7 +662,7 @@ class ClientHandshake(Handshake):
             return
         assert transcript is not None
         signature = signatures.sign(
-            self.context.private_key,
+            self.policy.private_key,
             scheme,
             signatures.certificate_verify_input(transcript.digest(), server=False),
         )
@@ -653,10 +673,18 @@ class ClientHandshake(Handshake):
     def post_handshake_auth_possible(self) -> bool:
         return E.post_handshake_auth in self.offered_extensions
 
-    def _post_handshake_certificate_request(self, body: bytes, raw: bytes) -> None:
+    def _post_handshake_certificate_request(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """Answer at once (§4.6.2), over the handshake transcript plus this exchange, with a
         Finished keyed by our current application traffic secret (§4.4), so several requests
         are simply answered in turn."""
+        require(
+            E.post_handshake_auth in self.offered_extensions,
+            ALERT.unexpected_message,
+            "certificate_request (13) after the handshake, and we did not offer "
+            "post_handshake_auth (RFC 8446 §4.6.2)",
+        )
+        if self.close_notify_sent:
+            return  # nothing more is sent after close_notify (§6.1)
         request = client_auth.check_certificate_request(body, post_handshake=True)
         self.post_handshake_requests += 1
         require(
@@ -671,7 +699,7 @@ class ClientHandshake(Handshake):
         finished = Finished(self.finished_data(self.write_secret, transcript))
         self.send_to(transcript, H.finished, finished.serialize())
 
-    def _new_session_ticket(self, body: bytes) -> None:
+    def _new_session_ticket(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """A ticket becomes a Session (RFC 8446 §4.6.1)."""
         ticket = NewSessionTicket.parse(body)
         max_early_data_size = 0
@@ -694,7 +722,7 @@ class ClientHandshake(Handshake):
         if ticket.ticket_lifetime == 0:
             return  # "the ticket should be discarded immediately"
         assert self.suite is not None
-        self.sessions.append(
+        self.output.new_session(
             Session(
                 ticket=ticket.ticket,
                 psk=resumption_psk(
@@ -708,10 +736,9 @@ class ClientHandshake(Handshake):
                 alpn_protocol=self.alpn_protocol,
                 server_name=self.server_hostname,
                 peer_certificates=self.peer_certificates,
-                context=self.context,
+                context=self.policy.owner,
             )
         )
-        del self.sessions[:-MAX_KEPT_SESSIONS]
 
 
 def _is_ip_address(hostname: str) -> bool:

@@ -20,6 +20,7 @@ from cytls.errors import ProtocolError
 from cytls.handshake import signatures
 from cytls.handshake.certs import verify_client_chain
 from cytls.handshake.common import ALERT, ALLOWED_IN_CERTIFICATE, KNOWN_EXTENSIONS, require
+from cytls.handshake.policy import HandshakePolicy
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
     Certificate,
@@ -33,7 +34,6 @@ from cytls.wire.messages import (
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from cytls.context import TLSContext
     from cytls.handshake.keyschedule import Transcript
 
 __all__ = [
@@ -72,7 +72,7 @@ ALLOWED_IN_CERTIFICATE_REQUEST = frozenset(
 # --- the server's side --------------------------------------------------------------------------
 
 
-def certificate_request(context: TLSContext, request_context: bytes) -> CertificateRequest:
+def certificate_request(policy: HandshakePolicy, request_context: bytes) -> CertificateRequest:
     """Our CertificateRequest (§4.3.2): the schemes we accept in CertificateVerify and in
     certificates, and the subject names of our trust anchors (as OpenSSL sends its CA list)."""
     extensions: list[tuple[int, bytes]] = [
@@ -85,7 +85,7 @@ def certificate_request(context: TLSContext, request_context: bytes) -> Certific
             ext.encode_signature_algorithms(list(signatures.CERTIFICATE_SCHEMES)),
         ),
     ]
-    names = context.trust_store.subject_names()
+    names = policy.trust_store.subject_names()
     if names and sum(2 + len(name) for name in names) <= MAX_CERTIFICATE_AUTHORITIES:
         extensions.append(
             (E.certificate_authorities, ext.encode_certificate_authorities(list(names)))
@@ -108,7 +108,7 @@ class ClientAuthExchange:
 
 
 def check_client_certificate(
-    body: bytes, exchange: ClientAuthExchange, context: TLSContext
+    body: bytes, exchange: ClientAuthExchange, policy: HandshakePolicy
 ) -> None:
     """The client's Certificate (§4.4.2): our request's context, and a chain that verifies
     against our trust store, or no chain if ``verify_mode`` allows none (§4.4.2.4). Fills in
@@ -135,7 +135,7 @@ def check_client_certificate(
             )
     chain = tuple(entry.cert_data for entry in message.entries)
     if not chain:
-        if context.verify_mode == ssl.CERT_REQUIRED:
+        if policy.verify_mode == ssl.CERT_REQUIRED:
             error = ProtocolError(
                 ALERT.certificate_required,
                 "the client sent no certificate, and verify_mode is CERT_REQUIRED "
@@ -145,7 +145,7 @@ def check_client_certificate(
             raise error
         exchange.chain, exchange.leaf = (), None
         return
-    path = verify_client_chain(chain, context.trust_store)
+    path = verify_client_chain(chain, policy.trust_store)
     exchange.chain, exchange.leaf = chain, path[0]
 
 
@@ -199,7 +199,7 @@ def check_certificate_request(body: bytes, *, post_handshake: bool) -> Certifica
 
 
 def client_credentials(
-    context: TLSContext, request: CertificateRequest
+    policy: HandshakePolicy, request: CertificateRequest
 ) -> tuple[tuple[bytes, ...], int | None]:
     """Our chain (DER) and the scheme to sign CertificateVerify with; ``((), None)`` means an
     empty Certificate.
@@ -211,14 +211,14 @@ def client_credentials(
     back to an empty Certificate the same way; the server then decides. Without
     signature_algorithms_cert the chain is sent as it is, as they do.
     """
-    chain = context.certificate_chain
-    if context.private_key is None or not chain:
+    chain = policy.certificate_chain
+    if policy.private_key is None or not chain:
         return (), None
     schemes_data = find_extension(request.extensions, E.signature_algorithms)
     assert schemes_data is not None  # check_certificate_request made sure
     try:
         scheme = signatures.choose_scheme(
-            context.private_key, ext.decode_signature_algorithms(schemes_data), chain[0]
+            policy.private_key, ext.decode_signature_algorithms(schemes_data), chain[0]
         )
     except ProtocolError:  # no scheme in common
         return (), None
@@ -232,4 +232,4 @@ def client_credentials(
                 continue
             if not signatures.certificate_signature_schemes(certificate) & accepted:
                 return (), None
-    return context.certificate_chain_der, scheme
+    return policy.certificate_chain_der, scheme

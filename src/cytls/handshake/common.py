@@ -3,25 +3,29 @@ transcript, the rules for extensions, and the injectable sources of randomness a
 
 from __future__ import annotations
 
+import enum
 import hmac
+import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
-from cytls._record import HANDSHAKE, RecordLayer
 from cytls.errors import ProtocolError
-from cytls.events import Event, HandshakeComplete, KeyUpdated
+from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare, server_key_exchange
 from cytls.handshake.keyschedule import (
     SUITES,
     KeySchedule,
     Transcript,
+    export_keying_material,
     finished_verify_data,
     next_application_traffic_secret,
     traffic_keys,
 )
+from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
+from cytls.handshake.policy import HandshakePolicy
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
@@ -33,8 +37,7 @@ from cytls.wire.messages import (
     handshake_message,
 )
 
-if TYPE_CHECKING:
-    from cytls.context import TLSContext
+_log = logging.getLogger("cytls.handshake")
 
 TLS13 = 0x0304
 TLS12 = 0x0303
@@ -114,6 +117,18 @@ def _ext_name(ext_type: int) -> str:
         return str(ext_type)
 
 
+def message_name(msg_type: int) -> str:
+    """``certificate (11)``: a handshake message type as errors name it."""
+    try:
+        return f"{HandshakeType(msg_type).name} ({msg_type})"
+    except ValueError:
+        return f"handshake message {msg_type}"
+
+
+class HandshakeState(enum.Enum):
+    """The base of each role's state enum (members are the roles')."""
+
+
 @dataclass
 class Environment:
     """Sources of randomness, time and ephemeral keys; replaced in tests (RFC 8448 traces)."""
@@ -131,23 +146,28 @@ class Environment:
 class Handshake:
     """State shared by both roles; subclasses hold the state machine.
 
-    States are methods: ``self._expect`` is the handler of the next handshake message, so a
-    message that is not legal now is rejected with unexpected_message in one place.
+    States are explicit: ``self.state`` is a member of the role's state enum, and the role's
+    ``TRANSITIONS`` table names, for each state, the handshake messages it accepts and the
+    method that handles each. Anything else is unexpected_message, decided in one place
+    (:meth:`_dispatch`) and tested cell by cell from the same table.
+
+    The handshake never touches records or the live context: it reads a frozen
+    :class:`HandshakePolicy` and acts through a :class:`HandshakeOutput`.
     """
 
+    ROLE: ClassVar[str]
+    INITIAL: ClassVar[HandshakeState]
+    TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]]
+    """state -> {handshake message type -> name of the method that handles it}."""
+
     def __init__(
-        self,
-        context: TLSContext,
-        record: RecordLayer,
-        environment: Environment,
-        keylog: Callable[[str, bytes, bytes], None] | None = None,
+        self, policy: HandshakePolicy, output: HandshakeOutput, environment: Environment
     ) -> None:
-        self.context = context
-        self.record = record
+        self.policy = policy
+        self.output = output
         self.environment = environment
-        self.keylog = keylog
         self.reassembler = HandshakeReassembler(limit_for=self._message_limit)
-        self.events: list[Event] = []
+        self.state: HandshakeState = self.INITIAL
         self.complete = False
         self.suite: int | None = None
         self.group: int | None = None
@@ -171,10 +191,19 @@ class Handshake:
         self.close_notify_sent = False
         """We sent close_notify: nothing more may be sent (RFC 8446 §6.1), not even a reply."""
         self._key_update_reply_pending = False
-        self._expect: Callable[[int, bytes, bytes], None] = self._unexpected
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} complete={self.complete}>"
+        return f"<{type(self).__name__} {self.state.name}>"
+
+    def enter(self, state: HandshakeState) -> None:
+        """Move to ``state``; logged at DEBUG on the ``cytls.handshake`` logger."""
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s -> %s", self.ROLE, self.state.name, state.name)
+        self.state = state
+
+    def stop_sending(self) -> None:
+        """We sent close_notify: from now on nothing is sent, not even a reply (§6.1)."""
+        self.close_notify_sent = True
 
     # --- input --------------------------------------------------------------------------------
 
@@ -182,26 +211,37 @@ class Handshake:
         """Reassemble handshake messages (RFC 8446 §5.1) and run each through the state."""
         self.reassembler.feed(payload)
         while (message := self.reassembler.next_message()) is not None:
-            msg_type, body, raw = message
-            self._expect(msg_type, body, raw)
+            self._dispatch(*message)
+
+    def _dispatch(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        handler = self.TRANSITIONS[self.state].get(msg_type)
+        if handler is None:
+            raise ProtocolError(
+                ALERT.unexpected_message,
+                f"{message_name(msg_type)} is not expected in state {self.state.name} "
+                "(RFC 8446 §4)",
+            )
+        getattr(self, handler)(msg_type, body, raw)
+
+    def has_partial_message(self) -> bool:
+        """Part of a handshake message is buffered: nothing else may come until its end."""
+        return self.reassembler.has_partial()
+
+    def receive_change_cipher_spec(self) -> None:
+        """The byte 0x01, only while the handshake may still see one (RFC 8446 §5)."""
+        require(
+            self.peer_change_cipher_spec_allowed,
+            ALERT.unexpected_message,
+            "change_cipher_spec outside the handshake (RFC 8446 §5)",
+        )
 
     def _message_limit(self, msg_type: int) -> int:
         """The largest body of a handshake message of this type we buffer."""
         if msg_type == HandshakeType.certificate:
-            return self.context.max_cert_list
+            return self.policy.max_cert_list
         if msg_type == HandshakeType.client_hello:
             return MAX_CLIENT_HELLO
         return MAX_HANDSHAKE_MESSAGE
-
-    def _unexpected(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        raise ProtocolError(ALERT.unexpected_message, f"unexpected handshake message {msg_type}")
-
-    def expect(self, msg_type: int, actual: int, state: str) -> None:
-        require(
-            actual == msg_type,
-            ALERT.unexpected_message,
-            f"expected handshake message {msg_type} while {state}, got {actual}",
-        )
 
     # --- output -------------------------------------------------------------------------------
 
@@ -213,36 +253,37 @@ class Handshake:
         """Write one handshake message and add it to ``transcript``: post-handshake
         authentication hashes the handshake plus its own messages only (RFC 8446 §4.4.1)."""
         raw = handshake_message(msg_type, body)
-        self.record.write(HANDSHAKE, raw)
+        self.output.send_handshake(raw)
         if transcript is not None:
             transcript.update(raw)
         return raw
 
     # --- keys ---------------------------------------------------------------------------------
 
-    def set_read_secret(self, secret: bytes, label: str, *, application_data: bool) -> None:
+    def set_read_secret(self, secret: bytes, label: str, level: KeyLevel) -> None:
         """Switch the read side; handshake messages must not span the change (RFC 8446 §5.1)."""
         require(
             self.reassembler.buffered() == 0,
             ALERT.unexpected_message,
             "a handshake message spans a key change (RFC 8446 §5.1)",
         )
-        assert self.suite is not None
-        key, iv = traffic_keys(self.suite, secret)
-        self.record.set_read_key(self.suite, key, iv, allow_application_data=application_data)
+        self.output.change_key(self._key_change(Direction.READ, level, secret))
         self.read_secret = secret
-        self._log_secret(label, secret)
+        self.log_secret(label, secret)
 
-    def set_write_secret(self, secret: bytes, label: str) -> None:
+    def set_write_secret(self, secret: bytes, label: str, level: KeyLevel) -> None:
+        self.output.change_key(self._key_change(Direction.WRITE, level, secret))
+        self.write_secret = secret
+        self.log_secret(label, secret)
+
+    def _key_change(self, direction: Direction, level: KeyLevel, secret: bytes) -> KeyChange:
         assert self.suite is not None
         key, iv = traffic_keys(self.suite, secret)
-        self.record.set_write_key(self.suite, key, iv)
-        self.write_secret = secret
-        self._log_secret(label, secret)
+        return KeyChange(direction, level, SUITES[self.suite], key, iv)
 
-    def _log_secret(self, label: str, secret: bytes) -> None:
-        if self.keylog is not None and label:
-            self.keylog(label, self.client_random, secret)
+    def log_secret(self, label: str, secret: bytes) -> None:
+        if label:
+            self.output.log_secret(label, self.client_random, secret)
 
     @property
     def hash_name(self) -> str:
@@ -282,16 +323,33 @@ class Handshake:
         # connection keeps no hash state otherwise.
         self.handshake_transcript = self.transcript if self.post_handshake_auth_possible() else None
         self.transcript = None
-        self.events.append(
+        parameters = self.negotiated()
+        self.output.negotiated(parameters)
+        self.output.event(
             HandshakeComplete(
-                version="TLSv1.3",
-                cipher_suite=SUITES[self.suite].name,
+                version=parameters.version,
+                cipher_suite=parameters.suite.name,
                 group=GROUP_NAMES.get(self.group, str(self.group)) if self.group else None,
                 alpn_protocol=self.alpn_protocol.decode("ascii") if self.alpn_protocol else None,
                 server_name=self.server_name,
                 peer_certificates=self.peer_certificates,
                 session_resumed=self.psk_accepted,
             )
+        )
+
+    def negotiated(self) -> Negotiated:
+        """What was agreed, as the connection and the I/O adapters see it."""
+        assert self.suite is not None
+        return Negotiated(
+            version="TLSv1.3",
+            suite=SUITES[self.suite],
+            group=self.group or None,
+            alpn_protocol=self.alpn_protocol,
+            server_name=self.server_name,
+            peer_certificates=self.peer_certificates,
+            session_resumed=self.psk_accepted,
+            early_data_accepted=self.early_data_accepted,
+            early_data_length=self.early_data_length,
         )
 
     def forget_handshake_secrets(self) -> None:
@@ -303,11 +361,19 @@ class Handshake:
 
     def check_early_data_size(self) -> None:
         """RFC 8446 §4.2.10: more 0-RTT data than max_early_data_size is unexpected_message."""
+        if not self.reading_early_data:
+            return
+        limit = self.policy.max_early_data_size
         require(
-            self.record.application_bytes_received <= self.context.max_early_data_size,
+            self.output.early_data_received() <= limit,
             ALERT.unexpected_message,
-            f"more than max_early_data_size ({self.context.max_early_data_size}) bytes of "
-            "0-RTT data (RFC 8446 §4.2.10)",
+            f"more than max_early_data_size ({limit}) bytes of 0-RTT data (RFC 8446 §4.2.10)",
+        )
+
+    def export_keying_material(self, label: bytes, context: bytes, length: int) -> bytes:
+        """RFC 8446 §7.5, once the handshake is complete."""
+        return export_keying_material(
+            self.hash_name, self.exporter_master_secret, label, context, length
         )
 
     def post_handshake_auth_possible(self) -> bool:
@@ -322,21 +388,25 @@ class Handshake:
         self.set_read_secret(
             next_application_traffic_secret(self.hash_name, self.read_secret),
             "",
-            application_data=True,
+            KeyLevel.APPLICATION,
         )
         # One reply answers every request that came before our next record (§4.6.3): while the
         # last one is the newest thing we wrote, another would only cost a key derivation and
         # a record per request. After close_notify nothing is sent at all (§6.1).
-        reply_pending = self._key_update_reply_pending and self.record.write_sequence_number == 0
+        reply_pending = (
+            self._key_update_reply_pending and self.output.records_written_under_write_key() == 0
+        )
         if message.request_update and not reply_pending and not self.close_notify_sent:
             self.send_key_update(request_peer=False)
             self._key_update_reply_pending = True
-        self.events.append(KeyUpdated(peer_requested_update=bool(message.request_update)))
+        self.output.event(KeyUpdated(peer_requested_update=bool(message.request_update)))
 
     def send_key_update(self, *, request_peer: bool) -> None:
         """Send KeyUpdate under the old key, then switch the write side (RFC 8446 §4.6.3)."""
         self._key_update_reply_pending = False
         self.send(HandshakeType.key_update, KeyUpdate(1 if request_peer else 0).serialize())
         self.set_write_secret(
-            next_application_traffic_secret(self.hash_name, self.write_secret), ""
+            next_application_traffic_secret(self.hash_name, self.write_secret),
+            "",
+            KeyLevel.APPLICATION,
         )

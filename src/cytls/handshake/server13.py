@@ -1,14 +1,18 @@
-"""The TLS 1.3 server handshake (RFC 8446 §2, §4), as a state machine of methods.
+"""The TLS 1.3 server handshake (RFC 8446 §2, §4), as an explicit state machine.
 
-_client_hello         <- ClientHello;  HelloRetryRequest ->  (then _second_client_hello)
-                         ServerHello, EncryptedExtensions, [CertificateRequest], Certificate,
-                         CertificateVerify, Finished ->
-_end_of_early_data    <- EndOfEarlyData (after accepted 0-RTT data)
-_client_certificate   <- Certificate (if we sent CertificateRequest)
-_client_certificate_verify <- CertificateVerify (if that Certificate was not empty)
-_client_finished      <- Finished;  NewSessionTicket ->
-_post_handshake       <- KeyUpdate | Certificate (answering verify_client_post_handshake, then
-                         _client_certificate_verify, _post_handshake_finished)
+WAIT_CLIENT_HELLO         <- ClientHello;  HelloRetryRequest -> (then WAIT_SECOND_CLIENT_HELLO)
+                             or ServerHello, EncryptedExtensions, [CertificateRequest],
+                             Certificate, CertificateVerify, Finished ->
+WAIT_SECOND_CLIENT_HELLO  <- ClientHello (after HelloRetryRequest);  our flight as above
+WAIT_END_OF_EARLY_DATA    <- EndOfEarlyData (after accepted 0-RTT data)
+WAIT_CERTIFICATE          <- Certificate (if we sent CertificateRequest)
+WAIT_CERTIFICATE_VERIFY   <- CertificateVerify (if that Certificate was not empty)
+WAIT_FINISHED             <- Finished;  NewSessionTicket ->
+CONNECTED                 <- KeyUpdate | Certificate (answering verify_client_post_handshake,
+                             then POST_HANDSHAKE_CERTIFICATE_VERIFY, POST_HANDSHAKE_FINISHED)
+
+``TRANSITIONS`` below is the table of what each state accepts; everything else is
+unexpected_message (tests/test_state_tables.py checks every cell).
 
 A ClientHello whose pre_shared_key names one of our tickets, with a valid binder, resumes:
 no Certificate or CertificateVerify (RFC 8446 §2.2), and 0-RTT data if everything in §4.2.10
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import hmac
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cytls._hello import (
     code_point_bitmap,
@@ -28,12 +34,19 @@ from cytls._hello import (
     read_offered_psks,
     sift_client_hello,
 )
-from cytls._record import CHANGE_CIPHER_SPEC, HANDSHAKE
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
 from cytls.handshake import client_auth, signatures
 from cytls.handshake.client_auth import ClientAuthExchange
-from cytls.handshake.common import ALERT, PSK_DHE_KE, PSK_KE, TLS13, Handshake, require
+from cytls.handshake.common import (
+    ALERT,
+    PSK_DHE_KE,
+    PSK_KE,
+    TLS13,
+    Handshake,
+    HandshakeState,
+    require,
+)
 from cytls.handshake.keyschedule import (
     SUITES,
     KeySchedule,
@@ -41,6 +54,7 @@ from cytls.handshake.keyschedule import (
     finished_verify_data,
     resumption_psk,
 )
+from cytls.handshake.output import KeyLevel
 from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.registry import CipherSuite, SignatureScheme
@@ -88,26 +102,55 @@ class Resumption:
     """At the Early Secret of the ticket's PSK."""
 
 
+class ServerState(HandshakeState):
+    WAIT_CLIENT_HELLO = "wait_client_hello"
+    WAIT_SECOND_CLIENT_HELLO = "wait_second_client_hello"
+    WAIT_END_OF_EARLY_DATA = "wait_end_of_early_data"
+    WAIT_CERTIFICATE = "wait_certificate"
+    WAIT_CERTIFICATE_VERIFY = "wait_certificate_verify"
+    WAIT_FINISHED = "wait_finished"
+    CONNECTED = "connected"
+    POST_HANDSHAKE_CERTIFICATE_VERIFY = "post_handshake_certificate_verify"
+    POST_HANDSHAKE_FINISHED = "post_handshake_finished"
+
+
 class ServerHandshake(Handshake):
     """Server side of one TLS 1.3 handshake and of the post-handshake messages."""
 
-    sni_target: object = None
-    """What the SNI callback gets as its first argument (the connection object)."""
+    ROLE = "server"
+    INITIAL = ServerState.WAIT_CLIENT_HELLO
+    TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
+        ServerState.WAIT_CLIENT_HELLO: {H.client_hello: "_client_hello"},
+        ServerState.WAIT_SECOND_CLIENT_HELLO: {H.client_hello: "_second_client_hello"},
+        ServerState.WAIT_END_OF_EARLY_DATA: {H.end_of_early_data: "_end_of_early_data"},
+        ServerState.WAIT_CERTIFICATE: {H.certificate: "_client_certificate"},
+        ServerState.WAIT_CERTIFICATE_VERIFY: {
+            H.certificate_verify: "_client_certificate_verify",
+        },
+        ServerState.WAIT_FINISHED: {H.finished: "_client_finished"},
+        ServerState.CONNECTED: {
+            H.key_update: "_key_update",
+            # Only answering our verify_client_post_handshake: checked by the handler.
+            H.certificate: "_post_handshake_certificate",
+        },
+        ServerState.POST_HANDSHAKE_CERTIFICATE_VERIFY: {
+            H.certificate_verify: "_client_certificate_verify",
+        },
+        ServerState.POST_HANDSHAKE_FINISHED: {H.finished: "_post_handshake_finished"},
+    }
 
     def start(self) -> None:
-        require(self.context.supports_tls13(), ALERT.protocol_version, "TLS 1.3 is disabled")
+        require(self.policy.tls13_enabled, ALERT.protocol_version, "TLS 1.3 is disabled")
         self.client_auth: ClientAuthExchange | None = None  # our CertificateRequest, if any
         self.peer_offered_post_handshake_auth = False
         self.sent_change_cipher_spec = False
         self.first_client_hello: ClientHello | None = None
         self.first_client_hello_ignored: tuple[bytes, bytes] = (b"", b"")
         self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
-        self._expect = self._client_hello
 
     # --- ClientHello ----------------------------------------------------------------------------
 
     def _client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.client_hello, msg_type, "waiting for ClientHello")
         hello, self.first_client_hello_ignored = _parse_client_hello(body)
         self.client_random = hello.random
         self.peer_change_cipher_spec_allowed = True
@@ -140,6 +183,7 @@ class ServerHandshake(Handshake):
         if resumption is not None:  # resuming: decided only now that no HRR comes between
             self.key_schedule = resumption.key_schedule
             self.psk_accepted = True
+            self.output.resumed()
             if resumption.state.peer_certificate:
                 self.peer_certificates = (resumption.state.peer_certificate,)
         self.alpn_protocol = self._choose_alpn(hello)
@@ -157,7 +201,7 @@ class ServerHandshake(Handshake):
         # The first MAX_PSK_IDENTITIES of up to some 1,500 (README, "Limits").
         identities, binders, binders_length = read_offered_psks(data, MAX_PSK_IDENTITIES)
         modes = ext.decode_psk_key_exchange_modes(modes_data)
-        if PSK_KE in modes and self.context.options & OP_ALLOW_NO_DHE_KEX:
+        if PSK_KE in modes and self.policy.options & OP_ALLOW_NO_DHE_KEX:
             mode = PSK_KE
         elif PSK_DHE_KE in modes and find_extension(hello.extensions, E.key_share) is not None:
             mode = PSK_DHE_KE
@@ -193,7 +237,8 @@ class ServerHandshake(Handshake):
         """(index, state, our age of it in ms) of the first identity that is a live ticket of
         ours for this hash; tickets from elsewhere, expired or tampered with are passed over."""
         now_ms = int(self.environment.now() * 1000)
-        keys = self.context.ticket_keys
+        keys = self.policy.ticket_keys
+        assert keys is not None  # a server's policy has them
         for index, (identity, _) in enumerate(identities):
             state = keys.open(identity)
             if state is None or state.suite not in SUITES:
@@ -209,17 +254,18 @@ class ServerHandshake(Handshake):
         """Accept 0-RTT (read it under the client early traffic key) or skip it (§4.2.10)."""
         if find_extension(hello.extensions, E.early_data) is None:
             return
-        context = self.context
+        policy = self.policy
+        assert policy.strike_register is not None  # a server's policy has one
         accept = (
             resumption is not None
             and resumption.index == 0
             and self.first_client_hello is None
-            and context.max_early_data_size > 0
+            and policy.max_early_data_size > 0
             and resumption.state.max_early_data_size > 0
             and resumption.state.suite == self.suite
             and resumption.state.alpn_protocol == (self.alpn_protocol or b"")
             and abs(resumption.age_skew_ms) <= EARLY_DATA_AGE_WINDOW * 1000
-            and context.strike_register.first_use(
+            and policy.strike_register.first_use(
                 resumption.identity,
                 resumption.state.created_ms / 1000 + resumption.state.lifetime,
                 self.environment.now(),
@@ -230,21 +276,21 @@ class ServerHandshake(Handshake):
             return
         assert self.key_schedule is not None and self.transcript is not None
         secret = self.key_schedule.client_early_traffic_secret(self.transcript.digest())
-        self.set_read_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET", application_data=True)
+        self.set_read_secret(secret, "CLIENT_EARLY_TRAFFIC_SECRET", KeyLevel.EARLY)
         self.early_data_accepted = True
         self.reading_early_data = True
 
     def _skip_early_data(self) -> None:
         """Drop the 0-RTT records we rejected, as much as a client of ours may send (§4.2.10)."""
-        self.record.skip_early_data(max(self.context.max_early_data_size, MAX_REJECTED_EARLY_DATA))
+        self.output.skip_early_data(max(self.policy.max_early_data_size, MAX_REJECTED_EARLY_DATA))
 
     def _choose_alpn(self, hello: ClientHello) -> bytes | None:
         """As the ssl module: our first protocol that the client offers, else no ALPN."""
         alpn_data = find_extension(hello.extensions, E.application_layer_protocol_negotiation)
-        if alpn_data is None or not self.context.alpn_protocols:
+        if alpn_data is None or not self.policy.alpn_protocols:
             return None
         offered = ext.decode_alpn(alpn_data)
-        for protocol in self.context.alpn_protocols:
+        for protocol in self.policy.alpn_protocols:
             if protocol in offered:
                 return protocol
         return None
@@ -309,14 +355,14 @@ class ServerHandshake(Handshake):
         server_name = find_extension(extensions, E.server_name)
         if server_name is not None:
             self.server_name = ext.decode_server_name(server_name)
-        self._call_sni_callback()
-        context = self.context
+        # An SNI callback may refuse the name or switch to another context's policy.
+        self.policy = policy = self.output.server_name_received(self.server_name)
 
         suites = hello.cipher_suites
-        if context.options & ssl.OP_CIPHER_SERVER_PREFERENCE:
-            common = [suite for suite in context.cipher_suites if suite in suites]
+        if policy.options & ssl.OP_CIPHER_SERVER_PREFERENCE:
+            common = [suite for suite in policy.cipher_suites if suite in suites]
         else:
-            common = [suite for suite in suites if suite in context.cipher_suites]
+            common = [suite for suite in suites if suite in policy.cipher_suites]
         require(bool(common), ALERT.handshake_failure, "no cipher suite in common")
 
         groups_data = find_extension(extensions, E.supported_groups)
@@ -328,15 +374,15 @@ class ServerHandshake(Handshake):
             signature_data, _RECOGNIZED_SCHEMES
         )
         require(
-            context.private_key is not None,
+            policy.private_key is not None,
             ALERT.handshake_failure,
             "the server has no certificate (call load_cert_chain)",
         )
         try:
             self.signature_scheme = signatures.choose_scheme(
-                context.private_key,
+                policy.private_key,
                 self.peer_signature_schemes,
-                certificate=context.certificate_chain[0],
+                certificate=policy.certificate_chain[0],
             )
         except ValueError as exc:  # a key set on the context by hand that TLS 1.3 cannot use
             raise ProtocolError(
@@ -347,30 +393,13 @@ class ServerHandshake(Handshake):
             return common[0], None, None
         # Our groups, in our order, that the client lists; its shares for them (§4.2.7-4.2.8).
         candidates, shared, _ = read_key_exchange_offer(
-            groups_data, shares_data, tuple(context.groups)
+            groups_data, shares_data, tuple(policy.groups)
         )
         require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
         for group in candidates:
             if group in shared:
                 return common[0], group, shared[group]
         return common[0], candidates[0], None
-
-    def _call_sni_callback(self) -> None:
-        callback = self.context.sni_callback
-        if callback is None:
-            return
-        try:
-            result = callback(self.sni_target, self.server_name, self.context)
-        except Exception as exc:
-            # As ssl: the handshake fails with handshake_failure; the exception is chained.
-            raise ProtocolError(
-                ALERT.handshake_failure, f"the SNI callback raised {type(exc).__name__}: {exc}"
-            ) from exc
-        if result is not None:
-            raise ProtocolError(result, f"the SNI callback refused {self.server_name!r}")
-        connection_context = getattr(self.sni_target, "context", None)
-        if connection_context is not None:
-            self.context = connection_context  # the callback may have switched contexts
 
     def _send_hello_retry_request(self, hello: ClientHello, suite: int, group: int) -> None:
         """RFC 8446 §4.1.4: ask for a share of ``group``; the transcript restarts (§4.4.1)."""
@@ -394,10 +423,9 @@ class ServerHandshake(Handshake):
         )
         self.send(H.server_hello, retry.serialize())
         self._send_change_cipher_spec(hello)
-        self._expect = self._second_client_hello
+        self.enter(ServerState.WAIT_SECOND_CLIENT_HELLO)
 
     def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.client_hello, msg_type, "waiting for the second ClientHello")
         hello, ignored = _parse_client_hello(body)
         self._check_client_hello(hello)
         first = self.first_client_hello
@@ -452,7 +480,7 @@ class ServerHandshake(Handshake):
         resumption: Resumption | None,
     ) -> None:
         """ServerHello, then EncryptedExtensions..Finished under the handshake key (§2)."""
-        context = self.context
+        policy = self.policy
         self.group = group
         extensions: list[tuple[int, bytes]] = []
         shared_secret = None
@@ -479,7 +507,7 @@ class ServerHandshake(Handshake):
         )
         self.client_handshake_secret = client_secret
         self._send_change_cipher_spec(hello)
-        self.set_write_secret(server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
+        self.set_write_secret(server_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE)
 
         extensions = []
         if self.server_name is not None:
@@ -492,12 +520,12 @@ class ServerHandshake(Handshake):
             extensions.append((E.early_data, ext.encode_early_data_indication(None)))
         self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
         if resumption is None:  # a PSK authenticates us: no certificate (§2.2)
-            if context.verify_mode != ssl.CERT_NONE and not context.post_handshake_auth:
+            if policy.verify_mode != ssl.CERT_NONE and not policy.post_handshake_auth:
                 self._send_certificate_request(b"", self.transcript, post_handshake=False)
-            entries = [CertificateEntry(der, []) for der in context.certificate_chain_der]
+            entries = [CertificateEntry(der, []) for der in policy.certificate_chain_der]
             self.send(H.certificate, Certificate(b"", entries).serialize())
             signature = signatures.sign(
-                context.private_key,
+                policy.private_key,
                 self.signature_scheme,
                 signatures.certificate_verify_input(self.transcript.digest(), server=True),
             )
@@ -510,41 +538,40 @@ class ServerHandshake(Handshake):
         client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
         self.client_application_secret = client_app
         self.exporter_master_secret = exporter
-        self._log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
-        self._log_secret("EXPORTER_SECRET", exporter)
-        self.set_write_secret(server_app, "SERVER_TRAFFIC_SECRET_0")
+        self.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
+        self.log_secret("EXPORTER_SECRET", exporter)
+        self.set_write_secret(server_app, "SERVER_TRAFFIC_SECRET_0", KeyLevel.APPLICATION)
         # A client that cannot process our ServerHello has no keys: its alert comes in clear.
-        self.record.allow_plaintext_alerts = True
+        self.output.accept_plaintext_alerts(True)
         if self.reading_early_data:
-            self._expect = self._end_of_early_data  # the early key stays until then (§4.5)
+            self.enter(ServerState.WAIT_END_OF_EARLY_DATA)  # the early key stays (§4.5)
             return
-        self.set_read_secret(client_secret, "", application_data=False)
-        self._expect = (
-            self._client_certificate if self.client_auth is not None else self._client_finished
-        )
+        self.set_read_secret(client_secret, "", KeyLevel.HANDSHAKE)
+        if self.client_auth is not None:
+            self.enter(ServerState.WAIT_CERTIFICATE)
+        else:
+            self.enter(ServerState.WAIT_FINISHED)
 
     def _send_change_cipher_spec(self, hello: ClientHello) -> None:
         """Middlebox compatibility (RFC 8446 §D.4): one CCS after our first handshake message,
         when the client asked for the mode with a non-empty legacy_session_id."""
         if hello.legacy_session_id and not self.sent_change_cipher_spec:
             self.sent_change_cipher_spec = True
-            self.record.write(CHANGE_CIPHER_SPEC, b"\x01")
+            self.output.send_change_cipher_spec()
 
     # --- the client's second flight ------------------------------------------------------------
 
     def _end_of_early_data(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.end_of_early_data, msg_type, "reading 0-RTT data")
         EndOfEarlyData.parse(body)
         self.check_early_data_size()
-        self.early_data_length = self.record.application_bytes_received
+        self.early_data_length = self.output.early_data_received()
         self.reading_early_data = False
         assert self.transcript is not None
         self.transcript.update(raw)
-        self.set_read_secret(self.client_handshake_secret, "", application_data=False)
-        self._expect = self._client_finished
+        self.set_read_secret(self.client_handshake_secret, "", KeyLevel.HANDSHAKE)
+        self.enter(ServerState.WAIT_FINISHED)
 
     def _client_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.finished, msg_type, "waiting for the client's Finished")
         self.check_peer_finished(body, self.client_handshake_secret, "client")
         assert self.transcript is not None and self.key_schedule is not None
         self.transcript.update(raw)
@@ -552,13 +579,13 @@ class ServerHandshake(Handshake):
             self.transcript.digest()
         )
         self.set_read_secret(
-            self.client_application_secret, "CLIENT_TRAFFIC_SECRET_0", application_data=True
+            self.client_application_secret, "CLIENT_TRAFFIC_SECRET_0", KeyLevel.APPLICATION
         )
-        self.record.allow_plaintext_alerts = False
+        self.output.accept_plaintext_alerts(False)
+        self.enter(ServerState.CONNECTED)
         self.finish()
         self._send_session_tickets()
         self.forget_handshake_secrets()
-        self._expect = self._post_handshake
 
     def forget_handshake_secrets(self) -> None:
         super().forget_handshake_secrets()
@@ -569,17 +596,17 @@ class ServerHandshake(Handshake):
 
         They are post-handshake messages: not part of the transcript (§4.4.1).
         """
-        context = self.context
-        assert self.suite is not None
-        lifetime = min(context.ticket_lifetime, MAX_TICKET_LIFETIME)
+        policy = self.policy
+        assert self.suite is not None and policy.ticket_keys is not None
+        lifetime = min(policy.ticket_lifetime, MAX_TICKET_LIFETIME)
         if lifetime <= 0:
             return
         created_ms = int(self.environment.now() * 1000)
-        early = context.max_early_data_size
+        early = policy.max_early_data_size
         extensions: list[tuple[int, bytes]] = (
             [(E.early_data, ext.encode_early_data_indication(early))] if early else []
         )
-        for number in range(context.num_tickets):
+        for number in range(policy.num_tickets):
             nonce = number.to_bytes(8, "big")
             age_add = int.from_bytes(self.environment.random_bytes(4), "big")
             state = TicketState(
@@ -593,24 +620,23 @@ class ServerHandshake(Handshake):
                 server_name=self.server_name or "",
                 peer_certificate=self.peer_certificates[0] if self.peer_certificates else b"",
             )
-            sealed = context.ticket_keys.seal(state)
+            sealed = policy.ticket_keys.seal(state)
             if sealed is None:
                 return  # the sealing key is spent (MAX_SEALS_PER_KEY): no ticket
             ticket = NewSessionTicket(lifetime, age_add, nonce, sealed, extensions)
-            self.record.write(
-                HANDSHAKE, handshake_message(H.new_session_ticket, ticket.serialize())
-            )
+            self.output.send_handshake(handshake_message(H.new_session_ticket, ticket.serialize()))
 
-    def _post_handshake(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        if msg_type == H.key_update:
-            self.receive_key_update(body)
-            return
-        if msg_type == H.certificate and self.client_auth is not None:
-            self._client_certificate(msg_type, body, raw)
-            return
-        raise ProtocolError(
-            ALERT.unexpected_message, f"handshake message {msg_type} after the handshake"
+    def _key_update(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        self.receive_key_update(body)
+
+    def _post_handshake_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
+        require(
+            self.client_auth is not None,
+            ALERT.unexpected_message,
+            "certificate (11) after the handshake, and we sent no CertificateRequest "
+            "(RFC 8446 §4.6.2)",
         )
+        self._client_certificate(msg_type, body, raw)
 
     # --- client authentication (RFC 8446 §4.3.2, §4.4.2, §4.4.3, §4.6.2) ------------------------
 
@@ -628,14 +654,14 @@ class ServerHandshake(Handshake):
     def _handshake_requires_client_certificate(self) -> bool:
         """CERT_REQUIRED, asked for in the handshake (with post_handshake_auth the application
         asks when it wants, resumed or not)."""
-        context = self.context
-        return context.verify_mode == ssl.CERT_REQUIRED and not context.post_handshake_auth
+        policy = self.policy
+        return policy.verify_mode == ssl.CERT_REQUIRED and not policy.post_handshake_auth
 
     def _send_certificate_request(
         self, request_context: bytes, transcript: Transcript | None, *, post_handshake: bool
     ) -> None:
         assert transcript is not None
-        request = client_auth.certificate_request(self.context, request_context)
+        request = client_auth.certificate_request(self.policy, request_context)
         self.send_to(transcript, H.certificate_request, request.serialize())
         self.client_auth = ClientAuthExchange(request_context, transcript, post_handshake)
 
@@ -654,7 +680,7 @@ class ServerHandshake(Handshake):
                 "request sent: the client has not answered the previous CertificateRequest",
                 reason="REQUEST_SENT",
             )
-        if self.context.verify_mode == ssl.CERT_NONE:
+        if self.policy.verify_mode == ssl.CERT_NONE:
             raise TLSError(
                 "invalid config: verify_mode CERT_NONE asks for no client certificate",
                 reason="INVALID_CONFIG",
@@ -667,20 +693,20 @@ class ServerHandshake(Handshake):
         )
 
     def _client_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.certificate, msg_type, "waiting for the client's Certificate")
         exchange = self.client_auth
         assert exchange is not None
-        client_auth.check_client_certificate(body, exchange, self.context)
+        client_auth.check_client_certificate(body, exchange, self.policy)
         exchange.transcript.update(raw)
         if not exchange.post_handshake:
             self.peer_certificates = exchange.chain
-        if exchange.leaf is not None:
-            self._expect = self._client_certificate_verify
-        else:
+        if exchange.leaf is None:
             self._expect_client_auth_finished(exchange)
+        elif exchange.post_handshake:
+            self.enter(ServerState.POST_HANDSHAKE_CERTIFICATE_VERIFY)
+        else:
+            self.enter(ServerState.WAIT_CERTIFICATE_VERIFY)
 
     def _client_certificate_verify(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        self.expect(H.certificate_verify, msg_type, "waiting for the client's CertificateVerify")
         exchange = self.client_auth
         assert exchange is not None
         client_auth.check_client_certificate_verify(body, exchange)
@@ -689,22 +715,22 @@ class ServerHandshake(Handshake):
 
     def _expect_client_auth_finished(self, exchange: ClientAuthExchange) -> None:
         if exchange.post_handshake:
-            self._expect = self._post_handshake_finished
+            self.enter(ServerState.POST_HANDSHAKE_FINISHED)
         else:
             self.client_auth = None  # the handshake's Finished goes through _client_finished
-            self._expect = self._client_finished
+            self.enter(ServerState.WAIT_FINISHED)
 
     def _post_handshake_finished(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """Finished of post-handshake authentication, keyed by the client application traffic
         secret in use (RFC 8446 §4.4): only now does the new chain become the peer's."""
-        self.expect(H.finished, msg_type, "waiting for the client's post-handshake Finished")
         exchange = self.client_auth
         assert exchange is not None
         self.check_peer_finished(body, self.read_secret, "client", exchange.transcript)
         self.client_auth = None
         self.peer_certificates = exchange.chain
-        self.events.append(PostHandshakeAuthComplete(exchange.chain))
-        self._expect = self._post_handshake
+        self.enter(ServerState.CONNECTED)
+        self.output.negotiated(self.negotiated())
+        self.output.event(PostHandshakeAuthComplete(exchange.chain))
 
 
 # What the second ClientHello may change (RFC 8446 §4.1.2): the key shares, early_data (which

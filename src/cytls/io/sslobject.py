@@ -23,7 +23,6 @@ from cytls.connection import Connection, TruncationError, WantReadError
 from cytls.context import TLSContext
 from cytls.errors import TLSError, ZeroReturnError
 from cytls.handshake.certs import certificate_to_dict
-from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session
 
 Buffer = bytes | bytearray | memoryview
@@ -67,11 +66,8 @@ class TLSObject:
             server_hostname=server_hostname,
             session=session,
         )
-        if server_side:
-            # The SNI callback receives this object, as with ssl, and may switch its context.
-            handshake = self._conn._handshake
-            assert isinstance(handshake, ServerHandshake)
-            handshake.sni_target = self
+        # An SNI callback receives this object, as with ssl, and may switch its context.
+        self._conn.sni_target = self
         self._eof_fed = False
         self._closing = False  # we sent close_notify (unwrap)
         self._error: BaseException | None = None
