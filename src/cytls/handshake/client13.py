@@ -27,7 +27,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cytls._record import APPLICATION_DATA, CHANGE_CIPHER_SPEC
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
-from cytls.handshake.certs import load_der_certificate, verify_server_chain
 from cytls.handshake.common import (
     ALERT,
     ALLOWED_IN_CERTIFICATE,
@@ -73,6 +72,8 @@ from cytls.wire.messages import (
     find_extension,
     handshake_message,
 )
+from cytls.x509.loading import load_der_certificate
+from cytls.x509.verify import verify_server_chain
 
 E = ExtensionType
 H = HandshakeType
