@@ -1,4 +1,4 @@
-"""Certificates: loading, trust stores, chain validation and getpeercert() (cytls.handshake.certs).
+"""Certificates: loading, trust stores, chain validation and getpeercert() (cytls.x509).
 
 The ``ssl`` module is the oracle where it can be one: the same chains go through a real OpenSSL
 handshake (``ssl.SSLObject`` over memory BIOs, the client verifying) and must fail with the same
@@ -30,19 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from cytls.errors import CertificateError
-from cytls.handshake.certs import (
-    CertificateLoadError,
-    TrustStore,
-    X509VerifyError,
-    _from_message,
-    certificate_to_dict,
-    load_cert_chain,
-    openssl_alert,
-    verify_client_chain,
-    verify_server_chain,
-)
 from cytls.handshake.signatures import schemes_for_key
 from cytls.wire.enums import AlertDescription
+from cytls.x509.errors import X509VerifyError, openssl_alert
+from cytls.x509.loading import CertificateLoadError, load_cert_chain
+from cytls.x509.peercert import certificate_to_dict
+from cytls.x509.trust import TrustStore
+from cytls.x509.verify import _from_message, verify_client_chain, verify_server_chain
 
 A = AlertDescription
 V = X509VerifyError

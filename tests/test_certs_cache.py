@@ -7,8 +7,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from cytls.errors import CertificateError
-from cytls.handshake import certs
-from cytls.handshake.certs import TrustStore, verify_server_chain
+from cytls.x509 import trust, verify
+from cytls.x509.trust import TrustStore
+from cytls.x509.verify import verify_server_chain
 
 
 @pytest.fixture
@@ -20,13 +21,13 @@ def chain_and_store() -> tuple[list[bytes], TrustStore, datetime.datetime]:
 
 def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls = [0]
-    real = certs._verify
+    real = verify._verify
 
     def counting(*args, **kwargs):
         calls[0] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(certs, "_verify", counting)
+    monkeypatch.setattr(verify, "_verify", counting)
     return calls
 
 
@@ -70,9 +71,9 @@ def test_changing_the_store_clears_the_cache(chain_and_store, monkeypatch) -> No
 def test_cache_is_bounded(chain_and_store) -> None:
     chain, store, _ = chain_and_store
     path = verify_server_chain(chain, store, hostname="cache.example", check_hostname=True)
-    for index in range(certs.VERIFIED_PATH_CACHE_SIZE + 10):
+    for index in range(trust.VERIFIED_PATH_CACHE_SIZE + 10):
         store.remember_path(("server", f"name{index}.example", tuple(chain)), path)
-    assert len(store._verified) == certs.VERIFIED_PATH_CACHE_SIZE
+    assert len(store._verified) == trust.VERIFIED_PATH_CACHE_SIZE
     # The oldest entries went first: the first real verification is gone.
     assert (
         store.cached_path(("server", "cache.example", tuple(chain)), path[0].not_valid_before_utc)

@@ -55,7 +55,6 @@ import cytls
 from cytls.errors import CertificateError, TLSError
 from cytls.events import HandshakeComplete, PostHandshakeAuthComplete
 from cytls.handshake import client_auth
-from cytls.handshake.certs import TrustStore
 from cytls.handshake.keyschedule import SUITES, finished_verify_data
 from cytls.handshake.signatures import SignatureScheme as S
 from cytls.handshake.signatures import certificate_signature_schemes
@@ -71,6 +70,7 @@ from cytls.wire.messages import (
     HandshakeType,
     find_extension,
 )
+from cytls.x509.trust import TrustStore
 
 E = ExtensionType
 H = HandshakeType

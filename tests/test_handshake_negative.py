@@ -1430,7 +1430,7 @@ def test_client_certificate_with_unparsable_name(
     field: str, common_name: str, tag: int, verify: bool
 ) -> None:
     """A certificate that loads, is signed by the trusted CA, but whose subject or issuer name
-    does not decode -> bad_certificate, verifying or not (certs.load_der_certificate says why).
+    does not decode -> bad_certificate, verifying or not (loading.load_der_certificate says why).
 
     Regressions: cryptography decodes names lazily, and what it raises depends on its version
     (ValueError from 50, KeyError before; TypeError for a BIT STRING in all of them). A

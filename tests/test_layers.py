@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "cytls.handshake.tickets",
         ),
     ),
-    ("X.509", ("cytls.handshake.certs",)),
+    ("X.509", ("cytls.x509",)),
     ("handshake", ("cytls.handshake", "cytls.session")),
     ("context", ("cytls.context",)),
     ("connection", ("cytls.connection",)),

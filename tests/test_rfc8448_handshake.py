@@ -48,7 +48,6 @@ from cytls import Connection, TLSContext, WantReadError
 from cytls.context import OP_CIPHER_SERVER_PREFERENCE
 from cytls.errors import ProtocolError
 from cytls.events import ConnectionClosed, HandshakeComplete
-from cytls.handshake.certs import CertificateLoadError
 from cytls.handshake.common import Environment
 from cytls.handshake.groups import ClientKeyShare, server_key_exchange
 from cytls.wire.enums import AlertDescription
@@ -58,6 +57,7 @@ from cytls.wire.messages import (
     EncryptedExtensions,
     ServerHello,
 )
+from cytls.x509.loading import CertificateLoadError
 
 VECTORS = Path(__file__).parent / "vectors"
 

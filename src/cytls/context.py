@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from cytls.handshake.certs import TrustStore, load_cert_chain
 from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.handshake.keyschedule import SUITES
 from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.tickets import StrikeRegister, TicketKeys
 from cytls.registry import DEFAULT_SUITES
+from cytls.x509.loading import load_cert_chain
+from cytls.x509.trust import TrustStore
 
 if TYPE_CHECKING:
     import socket

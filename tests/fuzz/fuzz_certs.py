@@ -34,9 +34,9 @@ with _fuzzutil.instrumented(__name__):
     from cryptography import x509
 
     from cytls.errors import ProtocolError
-    from cytls.handshake import certs
     from cytls.handshake.client13 import _parse_leaf
     from cytls.wire.messages import Certificate
+    from cytls.x509 import peercert, trust, verify
 
 MODES = 5
 
@@ -53,15 +53,15 @@ def TestOneInput(data: bytes) -> None:
     try:
         message = Certificate.parse(data[1:])
         chain = [entry.cert_data for entry in message.entries]
-        store = certs.TrustStore(anchors())
+        store = trust.TrustStore(anchors())
         if mode == 0:
-            certs.verify_server_chain(chain, store, hostname="localhost", check_hostname=True)
+            verify.verify_server_chain(chain, store, hostname="localhost", check_hostname=True)
         elif mode == 1:
-            certs.verify_server_chain(chain, store, hostname="localhost", check_hostname=False)
+            verify.verify_server_chain(chain, store, hostname="localhost", check_hostname=False)
         elif mode == 2:
-            certs.verify_server_chain(chain, store, hostname="127.0.0.1", check_hostname=True)
+            verify.verify_server_chain(chain, store, hostname="127.0.0.1", check_hostname=True)
         elif mode == 3:
-            certs.verify_client_chain(chain, store)
+            verify.verify_client_chain(chain, store)
         else:
             if chain:
                 _parse_leaf(chain[0])
@@ -69,7 +69,7 @@ def TestOneInput(data: bytes) -> None:
     except ProtocolError:
         return
     # Verified: getpeercert() must be able to describe the leaf.
-    certs.certificate_to_dict(x509.load_der_x509_certificate(chain[0]))
+    peercert.certificate_to_dict(x509.load_der_x509_certificate(chain[0]))
 
 
 if __name__ == "__main__":

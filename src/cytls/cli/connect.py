@@ -23,7 +23,7 @@ from cytls.connection import Connection, WantReadError
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
 from cytls.errors import TLSError
 from cytls.events import HandshakeComplete
-from cytls.handshake.certs import load_der_certificate
+from cytls.x509.loading import load_der_certificate
 
 CONNECT_TIMEOUT = 10.0
 

@@ -32,7 +32,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth, signatures
-from cytls.handshake.certs import load_der_certificate, verify_server_chain
 from cytls.handshake.common import (
     ALERT,
     ALLOWED_IN_CERTIFICATE,
@@ -81,6 +80,8 @@ from cytls.wire.messages import (
     find_extension,
     handshake_message,
 )
+from cytls.x509.loading import load_der_certificate
+from cytls.x509.verify import verify_server_chain
 
 E = ExtensionType
 H = HandshakeType

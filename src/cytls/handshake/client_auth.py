@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from cytls.errors import ProtocolError
 from cytls.handshake import signatures
-from cytls.handshake.certs import verify_client_chain
 from cytls.handshake.common import ALERT, ALLOWED_IN_CERTIFICATE, KNOWN_EXTENSIONS, require
 from cytls.handshake.policy import HandshakePolicy
 from cytls.wire import extensions as ext
@@ -30,6 +29,7 @@ from cytls.wire.messages import (
     extension_name,
     find_extension,
 )
+from cytls.x509.verify import verify_client_chain
 
 if TYPE_CHECKING:
     from cryptography import x509

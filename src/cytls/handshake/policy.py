@@ -8,8 +8,8 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cytls.handshake.certs import TrustStore
 from cytls.handshake.tickets import StrikeRegister, TicketKeys
+from cytls.x509.trust import TrustStore
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -32,8 +32,8 @@ from cryptography import x509
 
 from cytls.connection import Connection, TruncationError, WantReadError
 from cytls.context import TLSContext
-from cytls.handshake.certs import certificate_to_dict
 from cytls.session import Session, check_session
+from cytls.x509.peercert import certificate_to_dict
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -22,8 +22,8 @@ from cryptography import x509
 from cytls.connection import Connection, TruncationError, WantReadError
 from cytls.context import TLSContext
 from cytls.errors import TLSError, ZeroReturnError
-from cytls.handshake.certs import certificate_to_dict
 from cytls.session import Session
+from cytls.x509.peercert import certificate_to_dict
 
 Buffer = bytes | bytearray | memoryview
 
