@@ -34,11 +34,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 import cytls
+from cytls.crypto import groups as groups_module
+from cytls.crypto.groups import ClientKeyShare
+from cytls.crypto.keyschedule import traffic_keys
 from cytls.errors import PeerAlert, ProtocolError, TLSError
-from cytls.handshake import groups as groups_module
 from cytls.handshake.common import Environment
-from cytls.handshake.groups import ClientKeyShare
-from cytls.handshake.keyschedule import traffic_keys
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import ClientHello, HandshakeType, ServerHello
 

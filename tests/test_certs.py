@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from cytls.crypto.signatures import schemes_for_key
 from cytls.errors import CertificateError
-from cytls.handshake.signatures import schemes_for_key
 from cytls.wire.enums import AlertDescription
 from cytls.x509.errors import X509VerifyError, openssl_alert
 from cytls.x509.loading import CertificateLoadError, load_cert_chain

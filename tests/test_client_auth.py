@@ -52,12 +52,12 @@ from handshakeutil import (
 )
 
 import cytls
+from cytls.crypto.keyschedule import SUITES, finished_verify_data
+from cytls.crypto.signatures import SignatureScheme as S
+from cytls.crypto.signatures import certificate_signature_schemes
 from cytls.errors import CertificateError, TLSError
 from cytls.events import HandshakeComplete, PostHandshakeAuthComplete
 from cytls.handshake import client_auth
-from cytls.handshake.keyschedule import SUITES, finished_verify_data
-from cytls.handshake.signatures import SignatureScheme as S
-from cytls.handshake.signatures import certificate_signature_schemes
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription as A
 from cytls.wire.messages import (

@@ -36,10 +36,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cytls
-from cytls.errors import ProtocolError
-from cytls.events import HandshakeComplete
-from cytls.handshake import groups
-from cytls.handshake.groups import (
+from cytls.crypto import groups
+from cytls.crypto.groups import (
     GROUP_NAMES,
     MLKEM_AVAILABLE,
     SECP256R1,
@@ -52,6 +50,8 @@ from cytls.handshake.groups import (
     mlkem768_modulus_check,
     server_key_exchange,
 )
+from cytls.errors import ProtocolError
+from cytls.events import HandshakeComplete
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import ExtensionType
@@ -155,7 +155,7 @@ def refuse(cls):
 mlkem.MLKEM768PrivateKey.generate = classmethod(refuse)
 
 import cytls
-from cytls.handshake import groups
+from cytls.crypto import groups
 
 context = cytls.TLSContext(cytls.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(sys.argv[1], sys.argv[2])

@@ -64,9 +64,9 @@ from handshakeutil import (
 
 import cytls
 from cytls import CertificateError, PeerAlert, ProtocolError, TruncationError
+from cytls.crypto.groups import ClientKeyShare
 from cytls.events import AlertReceived, ConnectionClosed
 from cytls.handshake.common import Environment
-from cytls.handshake.groups import ClientKeyShare
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription as A
 from cytls.wire.messages import (

@@ -34,13 +34,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cytls.handshake.groups import (
+from cytls.crypto.groups import (
     GROUP_NAMES,
     ClientKeyShare,
     group_by_name,
     server_key_exchange,
 )
-from cytls.handshake.keyschedule import (
+from cytls.crypto.keyschedule import (
     SUITES,
     KeySchedule,
     Transcript,

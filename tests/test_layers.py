@@ -29,10 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "crypto",
         (
             "cytls._record",
-            "cytls.handshake.keyschedule",
-            "cytls.handshake.groups",
-            "cytls.handshake.signatures",
-            "cytls.handshake.tickets",
+            "cytls.crypto",
         ),
     ),
     ("X.509", ("cytls.x509",)),
@@ -172,6 +169,20 @@ def test_no_import_inside_a_function_outside_the_tools() -> None:
         f"{i.importer} imports {i.imported} inside a function at line {i.line}"
         for i in all_imports()
         if i.in_function and layer_of(i.importer) < tools
+    ]
+    assert wrong == []
+
+
+@needs_sources
+def test_the_handshake_sees_neither_records_nor_the_live_context() -> None:
+    """Issue 13, item 1: the state machines act through HandshakeOutput and read a frozen
+    HandshakePolicy, so no handshake module imports the record layer or the context, not even
+    for annotations."""
+    wrong = [
+        f"{i.importer} imports {i.imported} at line {i.line}"
+        for i in all_imports()
+        if i.importer.startswith("cytls.handshake")
+        and (i.imported.startswith("cytls._record") or i.imported.startswith("cytls.context"))
     ]
     assert wrong == []
 

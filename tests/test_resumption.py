@@ -36,9 +36,9 @@ from handshakeutil import (
 )
 
 import cytls
+from cytls.crypto.groups import GROUP_NAMES
 from cytls.events import HandshakeComplete
 from cytls.handshake.common import Environment
-from cytls.handshake.groups import GROUP_NAMES
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription as A
 from cytls.wire.messages import (

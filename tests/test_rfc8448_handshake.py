@@ -46,10 +46,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 import cytls
 from cytls import Connection, TLSContext, WantReadError
 from cytls.context import OP_CIPHER_SERVER_PREFERENCE
+from cytls.crypto.groups import ClientKeyShare, server_key_exchange
 from cytls.errors import ProtocolError
 from cytls.events import ConnectionClosed, HandshakeComplete
 from cytls.handshake.common import Environment
-from cytls.handshake.groups import ClientKeyShare, server_key_exchange
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import cytls
 from cytls.connection import Connection
 from cytls.context import TLSContext
+from cytls.crypto.groups import ClientKeyShare
 from cytls.handshake.common import Environment
-from cytls.handshake.groups import ClientKeyShare
 from cytls.session import Session
 from cytls.wire import extensions as ext
 from cytls.wire.messages import ClientHello, ExtensionType, NewSessionTicket, find_extension

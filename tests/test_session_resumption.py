@@ -12,8 +12,8 @@ import pytest
 import cytls
 from cytls.connection import Connection
 from cytls.context import TLSContext
+from cytls.crypto.tickets import StrikeRegister, TicketKeys, TicketState
 from cytls.events import HandshakeComplete
-from cytls.handshake.tickets import StrikeRegister, TicketKeys, TicketState
 
 
 @pytest.fixture(scope="module")

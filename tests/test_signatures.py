@@ -20,9 +20,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x25519
 
-from cytls.errors import ProtocolError
-from cytls.handshake import signatures
-from cytls.handshake.signatures import (
+from cytls.crypto import signatures
+from cytls.crypto.signatures import (
     CERTIFICATE_SCHEMES,
     CERTIFICATE_VERIFY_SCHEMES,
     SignatureScheme,
@@ -32,6 +31,7 @@ from cytls.handshake.signatures import (
     sign,
     verify,
 )
+from cytls.errors import ProtocolError
 from cytls.wire.enums import AlertDescription
 
 S = SignatureScheme

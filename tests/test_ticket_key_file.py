@@ -14,7 +14,7 @@ import pytest
 from handshakeutil import client_context, handshake, pump, server_context
 
 import cytls
-from cytls.handshake.tickets import MAX_SEALS_PER_KEY
+from cytls.crypto.tickets import MAX_SEALS_PER_KEY
 
 
 def write(path: Path, text: str) -> Path:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from cytls.handshake.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
-from cytls.handshake.keyschedule import SUITES
+from cytls.crypto.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
+from cytls.crypto.keyschedule import SUITES
+from cytls.crypto.tickets import StrikeRegister, TicketKeys
 from cytls.handshake.policy import HandshakePolicy
-from cytls.handshake.tickets import StrikeRegister, TicketKeys
 from cytls.registry import DEFAULT_SUITES
 from cytls.x509.loading import load_cert_chain
 from cytls.x509.trust import TrustStore
@@ -223,7 +223,7 @@ class TLSContext:
 
         Servers that load the same file resume each other's sessions. The format (one key
         of 64 hexadecimal digits per line, the first one sealing) and rotation are described
-        in :mod:`cytls.handshake.tickets`; call this again after the file changes.
+        in :mod:`cytls.crypto.tickets`; call this again after the file changes.
         """
         self._ticket_keys = TicketKeys.from_file(path)
 

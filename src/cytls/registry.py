@@ -118,7 +118,7 @@ DEFAULT_SUITES: Final[tuple[CipherSuite, ...]] = (
 
 class NamedGroup(IntEnum):
     """Key exchange groups cytls implements (RFC 8446 §4.2.7; the hybrid: IANA and
-    draft-ietf-tls-ecdhe-mlkem). Their key exchanges are in cytls.handshake.groups."""
+    draft-ietf-tls-ecdhe-mlkem). Their key exchanges are in cytls.crypto.groups."""
 
     secp256r1 = 0x0017
     secp384r1 = 0x0018
@@ -131,7 +131,7 @@ class NamedGroup(IntEnum):
 
 class SignatureScheme(IntEnum):
     """SignatureScheme code points (RFC 8446 §4.2.3, IANA TLS SignatureScheme registry); which
-    ones cytls signs and accepts is in cytls.handshake.signatures."""
+    ones cytls signs and accepts is in cytls.crypto.signatures."""
 
     # RSASSA-PKCS1-v1_5: only in certificates (RFC 8446 §4.2.3)
     rsa_pkcs1_sha256 = 0x0401

@@ -135,9 +135,9 @@ def private_key(path: Path) -> Any:
 def deterministic_environment(seed: bytes) -> Any:
     """Randomness and ephemeral keys derived from ``seed`` and a fixed clock: the same flights
     on every run (x25519, secp256r1 and secp384r1; the hybrid group is never offered)."""
-    from cytls.handshake import groups
+    from cytls.crypto import groups
+    from cytls.crypto.groups import ClientKeyShare
     from cytls.handshake.common import Environment
-    from cytls.handshake.groups import ClientKeyShare
 
     counter = itertools.count()
 
@@ -169,7 +169,7 @@ CLIENT_MODES = 4
 
 
 def fixed_ticket_keys() -> Any:
-    from cytls.handshake.tickets import TicketKeys
+    from cytls.crypto.tickets import TicketKeys
 
     return TicketKeys([TICKET_KEY])
 
@@ -220,7 +220,7 @@ def client_context(mode: int) -> Any:
 def fixed_session(context: Any, suite: int = 0x1302, psk: bytes = PSK) -> Any:
     """A session whose ticket the fixed ticket key opens (sealed with a fixed nonce); its suite
     is the one cytls servers pick by default, so that the PSK's hash matches and it resumes."""
-    from cytls.handshake.tickets import TicketState
+    from cytls.crypto.tickets import TicketState
     from cytls.session import Session
 
     state = TicketState(
@@ -258,7 +258,7 @@ def seal_ticket(plaintext: bytes, nonce: bytes = bytes(12)) -> bytes:
     """``plaintext`` sealed as a ticket under the fixed ticket key (tickets.py's format)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from cytls.handshake.tickets import _key_name
+    from cytls.crypto.tickets import _key_name
 
     name = _key_name(TICKET_KEY)
     return name + nonce + AESGCM(TICKET_KEY).encrypt(nonce, plaintext, name)
@@ -317,7 +317,7 @@ class Protection:
     def __init__(self, suite: int, secret: bytes, seq: int) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-        from cytls.handshake.keyschedule import traffic_keys
+        from cytls.crypto.keyschedule import traffic_keys
 
         key, self.iv = traffic_keys(suite, secret)
         self.aead = ChaCha20Poly1305(key) if suite == 0x1303 else AESGCM(key)
@@ -369,8 +369,8 @@ class PeerScript:
 
     def computed(self, op: int) -> bytes | None:
         """The Finished or CertificateVerify message the peer would send now, or None."""
-        from cytls.handshake import signatures
-        from cytls.handshake.keyschedule import finished_verify_data
+        from cytls.crypto import signatures
+        from cytls.crypto.keyschedule import finished_verify_data
 
         hs = self.victim._handshake
         if hs.suite is None or hs.transcript is None:

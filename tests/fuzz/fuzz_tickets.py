@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fuzz server-side ticket opening (``handshake/tickets.py``) and what the server does with
+"""Fuzz server-side ticket opening (``crypto/tickets.py``) and what the server does with
 the state inside.
 
 Input: one mode byte, then bytes:
@@ -29,8 +29,8 @@ import _fuzzutil
 
 with _fuzzutil.instrumented(__name__):
     import cytls
-    from cytls.handshake.keyschedule import SUITES
-    from cytls.handshake.tickets import TicketState
+    from cytls.crypto.keyschedule import SUITES
+    from cytls.crypto.tickets import TicketState
 
 
 @functools.cache

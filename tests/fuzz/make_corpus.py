@@ -31,7 +31,7 @@ import fuzz_record
 from cryptography.exceptions import InvalidTag
 
 import cytls
-from cytls.handshake.tickets import TicketState
+from cytls.crypto.tickets import TicketState
 
 
 def make_pki() -> None:

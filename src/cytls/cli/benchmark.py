@@ -301,7 +301,7 @@ def cytls_resumed_handshake(credentials: Credentials) -> Callable[[], None]:
 
 def _count_hmacs(handshake: Callable[[], None]) -> int:
     """How many HMACs (HKDF steps and Finished MACs) one run of ``handshake`` computes."""
-    from cytls.handshake import keyschedule
+    from cytls.crypto import keyschedule
 
     real, calls = keyschedule._hmac, 0
 
@@ -331,7 +331,7 @@ def handshake_crypto_floor(credentials: Credentials) -> Callable[[], None]:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-    from cytls.handshake import keyschedule
+    from cytls.crypto import keyschedule
 
     hmac_count = _count_hmacs(cytls_handshake(credentials))
     with open(credentials.keyfile, "rb") as file:

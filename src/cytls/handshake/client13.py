@@ -30,8 +30,18 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
+from cytls.crypto import signatures
+from cytls.crypto.groups import X25519, X25519MLKEM768, ClientKeyShare
+from cytls.crypto.keyschedule import (
+    SUITES,
+    KeySchedule,
+    Transcript,
+    finished_verify_data,
+    resumption_psk,
+)
+from cytls.crypto.tickets import MAX_TICKET_LIFETIME
 from cytls.errors import ProtocolError
-from cytls.handshake import client_auth, signatures
+from cytls.handshake import client_auth
 from cytls.handshake.common import (
     ALERT,
     ALLOWED_IN_CERTIFICATE,
@@ -50,17 +60,8 @@ from cytls.handshake.common import (
     check_server_extensions,
     require,
 )
-from cytls.handshake.groups import X25519, X25519MLKEM768, ClientKeyShare
-from cytls.handshake.keyschedule import (
-    SUITES,
-    KeySchedule,
-    Transcript,
-    finished_verify_data,
-    resumption_psk,
-)
 from cytls.handshake.output import Direction, KeyChange, KeyLevel
 from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
-from cytls.handshake.tickets import MAX_TICKET_LIFETIME
 from cytls.registry import ProtocolVersion
 from cytls.session import Session
 from cytls.wire import extensions as ext

@@ -16,8 +16,8 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cytls.crypto import signatures
 from cytls.errors import ProtocolError
-from cytls.handshake import signatures
 from cytls.handshake.common import ALERT, ALLOWED_IN_CERTIFICATE, KNOWN_EXTENSIONS, require
 from cytls.handshake.policy import HandshakePolicy
 from cytls.wire import extensions as ext
@@ -34,7 +34,7 @@ from cytls.x509.verify import verify_client_chain
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from cytls.handshake.keyschedule import Transcript
+    from cytls.crypto.keyschedule import Transcript
 
 __all__ = [
     "ClientAuthExchange",

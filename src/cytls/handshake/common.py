@@ -12,10 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from cytls.errors import ProtocolError
-from cytls.events import HandshakeComplete, KeyUpdated
-from cytls.handshake.groups import GROUP_NAMES, ClientKeyShare, server_key_exchange
-from cytls.handshake.keyschedule import (
+from cytls.crypto.groups import GROUP_NAMES, ClientKeyShare, server_key_exchange
+from cytls.crypto.keyschedule import (
     SUITES,
     KeySchedule,
     Transcript,
@@ -24,6 +22,8 @@ from cytls.handshake.keyschedule import (
     next_application_traffic_secret,
     traffic_keys,
 )
+from cytls.errors import ProtocolError
+from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
 from cytls.wire.enums import AlertDescription

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cytls.handshake.tickets import StrikeRegister, TicketKeys
+from cytls.crypto.tickets import StrikeRegister, TicketKeys
 from cytls.x509.trust import TrustStore
 
 if TYPE_CHECKING:

@@ -34,9 +34,18 @@ from cytls._hello import (
     read_offered_psks,
     sift_client_hello,
 )
+from cytls.crypto import signatures
+from cytls.crypto.keyschedule import (
+    SUITES,
+    KeySchedule,
+    Transcript,
+    finished_verify_data,
+    resumption_psk,
+)
+from cytls.crypto.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.errors import ProtocolError, TLSError
 from cytls.events import PostHandshakeAuthComplete
-from cytls.handshake import client_auth, signatures
+from cytls.handshake import client_auth
 from cytls.handshake.client_auth import ClientAuthExchange
 from cytls.handshake.common import (
     ALERT,
@@ -47,16 +56,8 @@ from cytls.handshake.common import (
     HandshakeState,
     require,
 )
-from cytls.handshake.keyschedule import (
-    SUITES,
-    KeySchedule,
-    Transcript,
-    finished_verify_data,
-    resumption_psk,
-)
 from cytls.handshake.output import KeyLevel
 from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
-from cytls.handshake.tickets import MAX_TICKET_LIFETIME, TicketState
 from cytls.registry import CipherSuite, SignatureScheme
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (

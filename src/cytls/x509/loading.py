@@ -24,8 +24,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from cytls.crypto.signatures import DerElement, PrivateKey, schemes_for_key
 from cytls.errors import TLSError
-from cytls.handshake.signatures import DerElement, PrivateKey, schemes_for_key
 from cytls.x509.errors import _name
 
 __all__ = ["CertificateLoadError", "Password", "StrPath", "load_cert_chain", "load_der_certificate"]

@@ -54,8 +54,8 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from cytls.crypto.signatures import MINIMUM_RSA_BITS, RSASSA_PSS_OID
 from cytls.errors import CertificateError
-from cytls.handshake.signatures import MINIMUM_RSA_BITS, RSASSA_PSS_OID
 from cytls.wire.enums import AlertDescription
 from cytls.x509.errors import X509VerifyError, _error, _name, _quote_name
 from cytls.x509.hostname import _name_mismatch, _subject_for
