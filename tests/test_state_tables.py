@@ -33,6 +33,7 @@ from cytls.errors import ProtocolError
 from cytls.events import Event
 from cytls.handshake.client13 import ClientHandshake, ClientState
 from cytls.handshake.common import Environment, Handshake, HandshakeState
+from cytls.handshake.hello import HelloState, ServerHelloPhase
 from cytls.handshake.output import KeyChange, Negotiated
 from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.server13 import ServerHandshake, ServerState
@@ -40,7 +41,11 @@ from cytls.session import Session
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import HandshakeType, handshake_message
 
-ROLES: dict[str, type[Handshake]] = {"client": ClientHandshake, "server": ServerHandshake}
+ROLES: dict[str, type[Handshake]] = {
+    "client": ClientHandshake,
+    "server": ServerHandshake,
+    "server hello phase": ServerHelloPhase,
+}
 # Every message type RFC 8446 §4 defines, and two it does not (a peer may send anything).
 MESSAGE_TYPES = [*(int(t) for t in HandshakeType), 3, 200]
 
@@ -101,7 +106,7 @@ class RecordingOutput:
 
 
 def machine(role: str) -> Handshake:
-    server_side = role == "server"
+    server_side = role.startswith("server")
     context = server_context() if server_side else client_context()
     policy = context.handshake_policy(server_side)
     return ROLES[role](policy, RecordingOutput(policy), Environment())
@@ -121,6 +126,7 @@ def cells(accepted: bool) -> list[object]:
 def test_every_state_has_a_row() -> None:
     assert set(ClientHandshake.TRANSITIONS) == set(ClientState)
     assert set(ServerHandshake.TRANSITIONS) == set(ServerState)
+    assert set(ServerHelloPhase.TRANSITIONS) == set(HelloState)
     for cls in ROLES.values():
         for accepts in cls.TRANSITIONS.values():
             for handler in accepts.values():
@@ -148,8 +154,10 @@ def taken_cells() -> set[tuple[str, str, int]]:
     taken: set[tuple[str, str, int]] = set()
     original = Handshake._dispatch
 
+    roles = {cls: role for role, cls in ROLES.items()}
+
     def recording(self: Handshake, msg_type: int, body: bytes, raw: bytes) -> None:
-        taken.add((self.ROLE, self.state.name, msg_type))
+        taken.add((roles[type(self)], self.state.name, msg_type))
         original(self, msg_type, body, raw)
 
     Handshake._dispatch = recording  # type: ignore[method-assign]
@@ -204,6 +212,7 @@ def test_transitions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
         handshake()
     lines = [record.getMessage() for record in caplog.records if record.name == "cytls.handshake"]
     assert "client START -> WAIT_SERVER_HELLO" in lines
-    assert "server WAIT_CLIENT_HELLO -> WAIT_FINISHED" in lines
+    assert "server WAIT_CLIENT_HELLO -> HANDED_OVER" in lines  # the hello phase
+    assert "server START -> WAIT_FINISHED" in lines  # the TLS 1.3 state machine
     assert "client WAIT_FINISHED -> CONNECTED" in lines
     assert "server WAIT_FINISHED -> CONNECTED" in lines

@@ -22,7 +22,7 @@ from cytls import _record
 from cytls.context import TLSContext
 from cytls.errors import PeerAlert, ProtocolError, TLSError
 from cytls.events import AlertReceived, ConnectionClosed, Event
-from cytls.handshake.client13 import ClientHandshake
+from cytls.handshake import hello
 from cytls.handshake.common import Environment, Handshake, require
 from cytls.handshake.output import Direction, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
@@ -99,10 +99,8 @@ class Connection:
     def _start_handshake(self, session: Session | None, early_data: bytes) -> Handshake:
         policy = self._context.handshake_policy(self.server_side)
         if self.server_side:
-            server = ServerHandshake(policy, self._output, self._environment)
-            server.start()
-            return server
-        client = ClientHandshake(policy, self._output, self._environment)
+            return hello.new_server(policy, self._output, self._environment)
+        client = hello.new_client(policy, self._output, self._environment)
         client.start(self.server_hostname, session, early_data)
         self._offered_session = client.offered_session
         self._sent_early_data = client.early_data_sent
@@ -229,7 +227,12 @@ class Connection:
             content_type, payload = record
             if content_type == _record.HANDSHAKE:
                 self._warning_alerts = 0
-                handshake.receive_handshake_record(payload)
+                try:
+                    handshake.receive_handshake_record(payload)
+                finally:
+                    # The hello phase hands over to the negotiated version's state machine
+                    # (even when a message after the ClientHello then fails).
+                    handshake = self._handshake = handshake.successor
                 # Nothing but the rest of a handshake message may follow a fragment (§5.1).
                 self._record.hold_application_data = handshake.has_partial_message()
             elif content_type == _record.ALERT:
@@ -385,8 +388,10 @@ class Connection:
             raise TLSError("not server", reason="NOT_SERVER")
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
+        if self._negotiated is None:
+            raise TLSError("still in init: the handshake is not complete", reason="STILL_IN_INIT")
         handshake = self._handshake
-        assert isinstance(handshake, ServerHandshake)
+        assert isinstance(handshake, ServerHandshake)  # a completed server handshake
         handshake.request_post_handshake_auth()
 
     def export_keying_material(

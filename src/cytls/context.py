@@ -19,6 +19,7 @@ from cytls.crypto.groups import GROUP_NAMES, SUPPORTED_GROUPS, group_by_name
 from cytls.crypto.keyschedule import SUITES
 from cytls.crypto.tickets import StrikeRegister, TicketKeys
 from cytls.handshake.policy import HandshakePolicy
+from cytls.handshake.versions import enabled_versions
 from cytls.registry import DEFAULT_SUITES
 from cytls.x509.loading import load_cert_chain
 from cytls.x509.trust import TrustStore
@@ -307,7 +308,7 @@ class TLSContext:
         return HandshakePolicy(
             owner=self,
             server_side=server_side,
-            tls13_enabled=self.supports_tls13(),
+            versions=self._enabled_versions(),
             check_hostname=self.check_hostname,
             verify_mode=self.verify_mode,
             options=self.options,
@@ -329,12 +330,14 @@ class TLSContext:
 
     # --- checks made when a connection starts -------------------------------------------------
 
-    def supports_tls13(self) -> bool:
-        """Whether minimum/maximum_version admit TLS 1.3, the only version cytls speaks yet."""
-        highest = self.maximum_version
+    def _enabled_versions(self) -> tuple[int, ...]:
+        """The implemented protocol versions within minimum_version..maximum_version (whose
+        MINIMUM_SUPPORTED and MAXIMUM_SUPPORTED are no bound)."""
         lowest = self.minimum_version
-        return (highest in (TLSVersion.MAXIMUM_SUPPORTED,) or highest >= TLSVersion.TLSv1_3) and (
-            lowest in (TLSVersion.MINIMUM_SUPPORTED,) or lowest <= TLSVersion.TLSv1_3
+        highest = self.maximum_version
+        return enabled_versions(
+            0 if lowest == TLSVersion.MINIMUM_SUPPORTED else int(lowest),
+            0xFFFF if highest == TLSVersion.MAXIMUM_SUPPORTED else int(highest),
         )
 
     # --- making connections -------------------------------------------------------------------

@@ -48,13 +48,10 @@ from cytls.handshake.common import (
     ALLOWED_IN_ENCRYPTED_EXTENSIONS,
     ALLOWED_IN_HELLO_RETRY_REQUEST,
     ALLOWED_IN_SERVER_HELLO,
-    DOWNGRADE_TLS11,
-    DOWNGRADE_TLS12,
     KNOWN_EXTENSIONS,
     PSK_DHE_KE,
     PSK_KE,
     TLS12,
-    TLS13,
     Handshake,
     HandshakeState,
     check_server_extensions,
@@ -62,6 +59,7 @@ from cytls.handshake.common import (
 )
 from cytls.handshake.output import Direction, KeyChange, KeyLevel
 from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
+from cytls.handshake.versions import client_learns
 from cytls.registry import ProtocolVersion
 from cytls.session import Session
 from cytls.wire import extensions as ext
@@ -141,7 +139,6 @@ class ClientHandshake(Handshake):
         """Queue the first ClientHello (RFC 8446 §4.1.2), and ``early_data`` after it when
         ``session`` allows 0-RTT (§4.2.10)."""
         policy = self.policy
-        require(policy.tls13_enabled, ALERT.protocol_version, "TLS 1.3 is disabled")
         if policy.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
         self.server_hostname = server_hostname
@@ -229,7 +226,10 @@ class ClientHandshake(Handshake):
             self.server_name = hostname.rstrip(".")
             extensions.append((E.server_name, ext.encode_server_name(self.server_name)))
         extensions += [
-            (E.supported_versions, ext.encode_supported_versions_client([TLS13])),
+            (
+                E.supported_versions,
+                ext.encode_supported_versions_client(list(policy.versions)),
+            ),
             (E.supported_groups, ext.encode_supported_groups(list(policy.groups))),
             (
                 E.key_share,
@@ -397,25 +397,14 @@ class ClientHandshake(Handshake):
 
     def _check_server_hello_common(self, hello: ServerHello) -> int:
         """Checks of RFC 8446 §4.1.3 shared by ServerHello and HelloRetryRequest."""
-        versions = find_extension(hello.extensions, E.supported_versions)
-        if versions is None:
-            # A TLS 1.2-or-older ServerHello: a TLS 1.3 server must not negotiate that with us.
-            require(
-                hello.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11),
-                ALERT.illegal_parameter,
-                "the ServerHello random carries a downgrade sentinel (RFC 8446 §4.1.3)",
-            )
-            raise ProtocolError(
-                ALERT.protocol_version,
-                f"the server chose protocol version 0x{hello.legacy_version:04x}; "
-                "cytls speaks TLS 1.3 only",
-            )
-        version = ext.decode_supported_versions_server(versions)
-        require(
-            version == TLS13,
-            ALERT.illegal_parameter,
-            f"the server selected version 0x{version:04x}, which we did not offer",
+        version = client_learns(
+            find_extension(hello.extensions, E.supported_versions),
+            hello.legacy_version,
+            hello.random,
+            self.policy.versions,
         )
+        # Only TLS 1.3 is implemented, so that is what client_learns returned; a TLS 1.2
+        # ServerHello will go to hello.CLIENT_HANDSHAKES[version] from here.
         require(
             hello.legacy_version > 0x0300,
             ALERT.protocol_version,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from cytls._hello import code_point_bitmap, sift_client_hello
 from cytls.crypto.groups import GROUP_NAMES, ClientKeyShare, server_key_exchange
 from cytls.crypto.keyschedule import (
     SUITES,
@@ -26,6 +27,7 @@ from cytls.errors import ProtocolError
 from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
+from cytls.registry import CipherSuite, ProtocolVersion
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
@@ -39,13 +41,8 @@ from cytls.wire.messages import (
 
 _log = logging.getLogger("cytls.handshake")
 
-TLS13 = 0x0304
-TLS12 = 0x0303
-
-# The last 8 bytes of ServerHello.random of a TLS 1.3 server negotiating an older version
-# (RFC 8446 §4.1.3).
-DOWNGRADE_TLS12 = b"DOWNGRD\x01"
-DOWNGRADE_TLS11 = b"DOWNGRD\x00"
+TLS13 = ProtocolVersion.TLSv1_3
+TLS12 = ProtocolVersion.TLSv1_2
 
 # PskKeyExchangeMode (RFC 8446 §4.2.9): the PSK alone, or the PSK with a fresh (EC)DHE.
 PSK_KE, PSK_DHE_KE = 0, 1
@@ -125,6 +122,24 @@ def message_name(msg_type: int) -> str:
         return f"handshake message {msg_type}"
 
 
+_RECOGNIZED_SUITES = code_point_bitmap(CipherSuite)
+_RECOGNIZED_EXTENSIONS = code_point_bitmap(ExtensionType)
+
+
+def read_client_hello(body: bytes) -> tuple[ClientHello, tuple[bytes, bytes]]:
+    """The ClientHello without the cipher suites and extensions cytls does not recognize (a
+    server ignores them, RFC 8446 §4.1.2, §4.2), and those as raw bytes (suites, extensions).
+
+    Sifted out in C before the parse, so that a peer who fills 64 KiB with them costs no more
+    than one who does not (README, "Limits and hostile input"); the parse fails as it would on
+    the whole message.
+    """
+    sifted, ignored_suites, ignored_extensions = sift_client_hello(
+        body, _RECOGNIZED_SUITES, _RECOGNIZED_EXTENSIONS
+    )
+    return ClientHello.parse(sifted), (ignored_suites, ignored_extensions)
+
+
 class HandshakeState(enum.Enum):
     """The base of each role's state enum (members are the roles')."""
 
@@ -191,6 +206,9 @@ class Handshake:
         self.close_notify_sent = False
         """We sent close_notify: nothing more may be sent (RFC 8446 §6.1), not even a reply."""
         self._key_update_reply_pending = False
+        self.successor: Handshake = self
+        """Who takes the next message: this machine, or the one the hello phase handed over to
+        once the protocol version was known (cytls.handshake.hello)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state.name}>"
@@ -210,8 +228,10 @@ class Handshake:
     def receive_handshake_record(self, payload: bytes) -> None:
         """Reassemble handshake messages (RFC 8446 §5.1) and run each through the state."""
         self.reassembler.feed(payload)
+        machine = self
         while (message := self.reassembler.next_message()) is not None:
-            self._dispatch(*message)
+            machine._dispatch(*message)
+            machine = machine.successor
 
     def _dispatch(self, msg_type: int, body: bytes, raw: bytes) -> None:
         handler = self.TRANSITIONS[self.state].get(msg_type)

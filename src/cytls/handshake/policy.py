@@ -40,8 +40,9 @@ class HandshakePolicy:
     """The context this was made from, only as an identity: a session resumes only on the
     context that made it (``ssl``: "Session refers to a different SSLContext")."""
     server_side: bool
-    tls13_enabled: bool
-    """Whether minimum_version..maximum_version admit TLS 1.3."""
+    versions: tuple[int, ...]
+    """The protocol versions cytls implements within minimum_version..maximum_version, most
+    preferred first (cytls.handshake.versions)."""
     check_hostname: bool
     verify_mode: ssl.VerifyMode
     options: int

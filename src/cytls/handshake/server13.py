@@ -1,6 +1,7 @@
 """The TLS 1.3 server handshake (RFC 8446 §2, §4), as an explicit state machine.
 
-WAIT_CLIENT_HELLO         <- ClientHello;  HelloRetryRequest -> (then WAIT_SECOND_CLIENT_HELLO)
+START                     receive_client_hello() (from the hello phase, cytls.handshake.hello):
+                             HelloRetryRequest -> (then WAIT_SECOND_CLIENT_HELLO)
                              or ServerHello, EncryptedExtensions, [CertificateRequest],
                              Certificate, CertificateVerify, Finished ->
 WAIT_SECOND_CLIENT_HELLO  <- ClientHello (after HelloRetryRequest);  our flight as above
@@ -29,10 +30,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from cytls._hello import (
-    code_point_bitmap,
     read_key_exchange_offer,
     read_offered_psks,
-    sift_client_hello,
 )
 from cytls.crypto import signatures
 from cytls.crypto.keyschedule import (
@@ -54,11 +53,13 @@ from cytls.handshake.common import (
     TLS13,
     Handshake,
     HandshakeState,
+    read_client_hello,
     require,
 )
 from cytls.handshake.output import KeyLevel
 from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
-from cytls.registry import CipherSuite, SignatureScheme
+from cytls.handshake.versions import server_choice
+from cytls.registry import SignatureScheme
 from cytls.wire import extensions as ext
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -104,7 +105,7 @@ class Resumption:
 
 
 class ServerState(HandshakeState):
-    WAIT_CLIENT_HELLO = "wait_client_hello"
+    START = "start"
     WAIT_SECOND_CLIENT_HELLO = "wait_second_client_hello"
     WAIT_END_OF_EARLY_DATA = "wait_end_of_early_data"
     WAIT_CERTIFICATE = "wait_certificate"
@@ -119,9 +120,9 @@ class ServerHandshake(Handshake):
     """Server side of one TLS 1.3 handshake and of the post-handshake messages."""
 
     ROLE = "server"
-    INITIAL = ServerState.WAIT_CLIENT_HELLO
+    INITIAL = ServerState.START
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
-        ServerState.WAIT_CLIENT_HELLO: {H.client_hello: "_client_hello"},
+        ServerState.START: {},  # the hello phase hands us the first ClientHello
         ServerState.WAIT_SECOND_CLIENT_HELLO: {H.client_hello: "_second_client_hello"},
         ServerState.WAIT_END_OF_EARLY_DATA: {H.end_of_early_data: "_end_of_early_data"},
         ServerState.WAIT_CERTIFICATE: {H.certificate: "_client_certificate"},
@@ -141,7 +142,6 @@ class ServerHandshake(Handshake):
     }
 
     def start(self) -> None:
-        require(self.policy.tls13_enabled, ALERT.protocol_version, "TLS 1.3 is disabled")
         self.client_auth: ClientAuthExchange | None = None  # our CertificateRequest, if any
         self.peer_offered_post_handshake_auth = False
         self.sent_change_cipher_spec = False
@@ -151,8 +151,12 @@ class ServerHandshake(Handshake):
 
     # --- ClientHello ----------------------------------------------------------------------------
 
-    def _client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        hello, self.first_client_hello_ignored = _parse_client_hello(body)
+    def receive_client_hello(
+        self, hello: ClientHello, ignored: tuple[bytes, bytes], raw: bytes
+    ) -> None:
+        """The first ClientHello, read by the hello phase (cytls.handshake.hello), which chose
+        TLS 1.3 for it."""
+        self.first_client_hello_ignored = ignored
         self.client_random = hello.random
         self.peer_change_cipher_spec_allowed = True
         self._check_client_hello(hello)
@@ -305,12 +309,7 @@ class ServerHandshake(Handshake):
             ALERT.protocol_version,
             "ClientHello.legacy_version is SSL 3.0 or older (RFC 8446 §D.5)",
         )
-        versions = find_extension(extensions, E.supported_versions)
-        require(
-            versions is not None and TLS13 in ext.decode_supported_versions_client(versions),
-            ALERT.protocol_version,
-            "the client does not offer TLS 1.3, the only version cytls speaks",
-        )
+        # supported_versions lists TLS 1.3: the hello phase chose it (RFC 8446 §4.2.1).
         require(
             hello.legacy_compression_methods == b"\x00",
             ALERT.illegal_parameter,
@@ -427,7 +426,9 @@ class ServerHandshake(Handshake):
         self.enter(ServerState.WAIT_SECOND_CLIENT_HELLO)
 
     def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        hello, ignored = _parse_client_hello(body)
+        hello, ignored = read_client_hello(body)
+        # Still TLS 1.3 (the hello phase checked the first ClientHello's versions).
+        server_choice(find_extension(hello.extensions, E.supported_versions), (TLS13,))
         self._check_client_hello(hello)
         first = self.first_client_hello
         assert first is not None and self.transcript is not None and self.suite is not None
@@ -669,8 +670,6 @@ class ServerHandshake(Handshake):
     def request_post_handshake_auth(self) -> None:
         """Send a CertificateRequest now (RFC 8446 §4.6.2), with the errors of ``ssl``'s
         ``verify_client_post_handshake`` (OpenSSL's reason codes)."""
-        if not self.complete:
-            raise TLSError("still in init: the handshake is not complete", reason="STILL_IN_INIT")
         if not self.peer_offered_post_handshake_auth:
             raise TLSError(
                 "extension not received: post-handshake authentication was not offered",
@@ -742,23 +741,7 @@ _MAY_CHANGE_AFTER_HRR = frozenset(
 )
 
 
-_RECOGNIZED_SUITES = code_point_bitmap(CipherSuite)
-_RECOGNIZED_EXTENSIONS = code_point_bitmap(ExtensionType)
 _RECOGNIZED_SCHEMES = tuple(SignatureScheme)
-
-
-def _parse_client_hello(body: bytes) -> tuple[ClientHello, tuple[bytes, bytes]]:
-    """The ClientHello without the cipher suites and extensions cytls does not recognize (a
-    server ignores them, RFC 8446 §4.1.2, §4.2), and those as raw bytes (suites, extensions).
-
-    Sifted out in C before the parse, so that a peer who fills 64 KiB with them costs no more
-    than one who does not (README, "Limits and hostile input"); the parse fails as it would on
-    the whole message.
-    """
-    sifted, ignored_suites, ignored_extensions = sift_client_hello(
-        body, _RECOGNIZED_SUITES, _RECOGNIZED_EXTENSIONS
-    )
-    return ClientHello.parse(sifted), (ignored_suites, ignored_extensions)
 
 
 def _fixed_extensions(hello: ClientHello) -> dict[int, bytes]:
