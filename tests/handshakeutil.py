@@ -83,9 +83,6 @@ def mlkem_marks(groups: object) -> tuple[pytest.MarkDecorator, ...]:
     return (needs_mlkem,) if "x25519mlkem768" in str(groups).lower() else ()
 
 
-H = HandshakeType
-A = AlertDescription
-
 # --- certificates and contexts ------------------------------------------------------------------
 
 _TMP = Path(tempfile.mkdtemp(prefix="cytls-handshake-tests-"))
@@ -316,7 +313,7 @@ def plaintext_messages(data: bytes) -> list[bytes]:
 def client_hello_of(data: bytes) -> ClientHello:
     """The ClientHello in a client's first flight."""
     (raw,) = plaintext_messages(data)
-    assert raw[0] == H.client_hello
+    assert raw[0] == HandshakeType.client_hello
     return ClientHello.parse(raw[4:])
 
 

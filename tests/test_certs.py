@@ -38,8 +38,6 @@ from cytls.x509.peercert import certificate_to_dict
 from cytls.x509.trust import TrustStore
 from cytls.x509.verify import _from_message, verify_client_chain, verify_server_chain
 
-A = AlertDescription
-V = X509VerifyError
 DAY = datetime.timedelta(days=1)
 
 
@@ -98,8 +96,8 @@ def _expired(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.CERT_HAS_EXPIRED,
-        alert=A.certificate_expired,
+        code=X509VerifyError.CERT_HAS_EXPIRED,
+        alert=AlertDescription.certificate_expired,
         words=("certificate 'CN=expired.example' expired at 2025-01-01 00:00:00 UTC",),
     )
 
@@ -114,8 +112,8 @@ def _not_yet_valid(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.CERT_NOT_YET_VALID,
-        alert=A.bad_certificate,
+        code=X509VerifyError.CERT_NOT_YET_VALID,
+        alert=AlertDescription.bad_certificate,
         words=(f"certificate 'CN=future' is not valid before {start:%Y-%m-%d} 12:00:00 UTC",),
     )
 
@@ -133,8 +131,8 @@ def _expired_intermediate(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.CERT_HAS_EXPIRED,
-        alert=A.certificate_expired,
+        code=X509VerifyError.CERT_HAS_EXPIRED,
+        alert=AlertDescription.certificate_expired,
         words=("certificate 'CN=Old Intermediate,O=cytls tests' expired at",),
     )
 
@@ -145,8 +143,8 @@ def _unknown_ca(world: World) -> Scenario:
         world.leaf[1],
         [world.other_root[0]],
         "localhost",
-        code=V.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-        alert=A.unknown_ca,
+        code=X509VerifyError.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+        alert=AlertDescription.unknown_ca,
         words=(
             "unable to get local issuer certificate for "
             "'CN=cytls Test Intermediate,O=cytls tests' "
@@ -161,8 +159,8 @@ def _missing_intermediate(world: World) -> Scenario:
         world.leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-        alert=A.unknown_ca,
+        code=X509VerifyError.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+        alert=AlertDescription.unknown_ca,
         words=("for 'CN=localhost' (issuer 'CN=cytls Test Intermediate,O=cytls tests'",),
     )
 
@@ -171,7 +169,10 @@ def _expired_from_unknown_ca(world: World) -> Scenario:
     """Both wrong: OpenSSL builds the chain first, so the unknown CA is what is reported."""
     scenario = _expired(world)
     scenario.trusted = [world.other_root[0]]
-    scenario.code, scenario.alert = V.UNABLE_TO_GET_ISSUER_CERT_LOCALLY, A.unknown_ca
+    scenario.code, scenario.alert = (
+        X509VerifyError.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+        AlertDescription.unknown_ca,
+    )
     scenario.words = ("unable to get local issuer certificate",)
     return scenario
 
@@ -183,8 +184,8 @@ def _self_signed(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.DEPTH_ZERO_SELF_SIGNED_CERT,
-        alert=A.unknown_ca,
+        code=X509VerifyError.DEPTH_ZERO_SELF_SIGNED_CERT,
+        alert=AlertDescription.unknown_ca,
         words=("self-signed certificate 'CN=localhost' is not trusted",),
     )
 
@@ -212,8 +213,8 @@ def _self_signed_ca_style_expired(world: World) -> Scenario:
         leaf[1],
         [leaf[0]],
         "localhost",
-        code=V.CERT_HAS_EXPIRED,
-        alert=A.certificate_expired,
+        code=X509VerifyError.CERT_HAS_EXPIRED,
+        alert=AlertDescription.certificate_expired,
         words=("certificate 'CN=localhost' expired at",),
     )
 
@@ -225,8 +226,8 @@ def _self_signed_trusted_wrong_name(world: World) -> Scenario:
         leaf[1],
         [leaf[0]],
         "example.org",
-        code=V.HOSTNAME_MISMATCH,
-        alert=A.bad_certificate,
+        code=X509VerifyError.HOSTNAME_MISMATCH,
+        alert=AlertDescription.bad_certificate,
         words=("not valid for 'example.org'",),
     )
 
@@ -237,8 +238,8 @@ def _self_signed_root_in_chain(world: World) -> Scenario:
         world.leaf[1],
         [world.other_root[0]],
         "localhost",
-        code=V.SELF_SIGNED_CERT_IN_CHAIN,
-        alert=A.unknown_ca,
+        code=X509VerifyError.SELF_SIGNED_CERT_IN_CHAIN,
+        alert=AlertDescription.unknown_ca,
         words=("self-signed certificate in certificate chain: 'CN=cytls Test Root",),
     )
 
@@ -250,8 +251,8 @@ def _hostname_mismatch(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "other.example",
-        code=V.HOSTNAME_MISMATCH,
-        alert=A.bad_certificate,
+        code=X509VerifyError.HOSTNAME_MISMATCH,
+        alert=AlertDescription.bad_certificate,
         words=(
             "certificate 'CN=www.example.com' is not valid for 'other.example' "
             "(names in it: www.example.com, example.com)",
@@ -263,7 +264,10 @@ def _expired_and_wrong_name(world: World) -> Scenario:
     """OpenSSL checks the name (check_id) before the dates (internal_verify)."""
     scenario = _expired(world)
     scenario.hostname = "other.example"
-    scenario.code, scenario.alert = V.HOSTNAME_MISMATCH, A.bad_certificate
+    scenario.code, scenario.alert = (
+        X509VerifyError.HOSTNAME_MISMATCH,
+        AlertDescription.bad_certificate,
+    )
     scenario.words = ("is not valid for 'other.example' (names in it: localhost)",)
     return scenario
 
@@ -274,8 +278,8 @@ def _ip_mismatch(world: World) -> Scenario:
         world.leaf[1],
         [world.root[0]],
         "10.0.0.1",
-        code=V.IP_ADDRESS_MISMATCH,
-        alert=A.bad_certificate,
+        code=X509VerifyError.IP_ADDRESS_MISMATCH,
+        alert=AlertDescription.bad_certificate,
         words=("is not valid for IP address 10.0.0.1 (names in it: localhost, 127.0.0.1, ::1)",),
     )
 
@@ -288,8 +292,8 @@ def _ip_only_in_dns_san(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "10.1.2.3",
-        code=V.IP_ADDRESS_MISMATCH,
-        alert=A.bad_certificate,
+        code=X509VerifyError.IP_ADDRESS_MISMATCH,
+        alert=AlertDescription.bad_certificate,
         words=("not valid for IP address 10.1.2.3",),
     )
 
@@ -307,7 +311,10 @@ def _wildcard(hostname: str, ok: bool) -> Callable[[World], Scenario]:
         leaf = pki.make_leaf(world.inter, names=["*.example.com"])
         result = Scenario([leaf[0], world.inter[0]], leaf[1], [world.root[0]], hostname)
         if not ok:
-            result.code, result.alert = V.HOSTNAME_MISMATCH, A.bad_certificate
+            result.code, result.alert = (
+                X509VerifyError.HOSTNAME_MISMATCH,
+                AlertDescription.bad_certificate,
+            )
             result.words = (f"is not valid for '{hostname}' (names in it: *.example.com)",)
         return result
 
@@ -332,8 +339,8 @@ def _wrong_eku(
         [world.root[0]],
         "localhost",
         check_hostname=check_hostname,
-        code=V.INVALID_PURPOSE,
-        alert=A.unsupported_certificate,
+        code=X509VerifyError.INVALID_PURPOSE,
+        alert=AlertDescription.unsupported_certificate,
         words=(
             f"certificate 'CN={name}' is not valid for TLS server authentication "
             f"(serverAuth): its extendedKeyUsage allows {allows}",
@@ -354,8 +361,8 @@ def _intermediate_for_clients_only(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.INVALID_PURPOSE,
-        alert=A.unsupported_certificate,
+        code=X509VerifyError.INVALID_PURPOSE,
+        alert=AlertDescription.unsupported_certificate,
         words=("CA certificate 'CN=Client CA,O=cytls tests' is not valid for TLS server",),
     )
 
@@ -368,8 +375,8 @@ def _not_a_ca(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.INVALID_CA,
-        alert=A.unknown_ca,
+        code=X509VerifyError.INVALID_CA,
+        alert=AlertDescription.unknown_ca,
         words=("'CN=Not A CA,O=cytls tests' issued 'CN=localhost' but is not a CA",),
     )
 
@@ -383,8 +390,8 @@ def _path_length(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.PATH_LENGTH_EXCEEDED,
-        alert=A.unknown_ca,
+        code=X509VerifyError.PATH_LENGTH_EXCEEDED,
+        alert=AlertDescription.unknown_ca,
         words=("'CN=Upper,O=cytls tests' allows 0 intermediate CA certificate(s) below it",),
     )
 
@@ -401,8 +408,8 @@ def _bad_signature(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.CERT_SIGNATURE_FAILURE,
-        alert=A.decrypt_error,
+        code=X509VerifyError.CERT_SIGNATURE_FAILURE,
+        alert=AlertDescription.decrypt_error,
         words=("the signature on certificate 'CN=tampered' does not verify with the key of",),
     )
 
@@ -414,8 +421,8 @@ def _weak_leaf_key(world: World) -> Scenario:
         leaf[1],
         [world.root[0]],
         "localhost",
-        code=V.EE_KEY_TOO_SMALL,
-        alert=A.bad_certificate,
+        code=X509VerifyError.EE_KEY_TOO_SMALL,
+        alert=AlertDescription.bad_certificate,
         words=("certificate 'CN=weak' has a 1024-bit RSA key",),
         weak_server_key=True,
     )
@@ -661,7 +668,7 @@ def test_no_common_name_fallback(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert info.value.verify_code == V.HOSTNAME_MISMATCH
+    assert info.value.verify_code == X509VerifyError.HOSTNAME_MISMATCH
     assert "has no subjectAltName extension" in str(info.value)
 
 
@@ -693,7 +700,7 @@ def test_invalid_hostname(world: World, hostname: str) -> None:
             hostname=hostname,
             check_hostname=True,
         )
-    assert (info.value.alert, info.value.verify_code) == (A.bad_certificate, 62)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.bad_certificate, 62)
     assert "is not a valid DNS host name" in str(info.value)
 
 
@@ -705,11 +712,11 @@ def test_validation_time(world: World) -> None:
     later = world.leaf[0].not_valid_after_utc + DAY
     with pytest.raises(CertificateError) as info:
         verify_server_chain(chain, store, now=later, **kwargs)
-    assert info.value.verify_code == V.CERT_HAS_EXPIRED
+    assert info.value.verify_code == X509VerifyError.CERT_HAS_EXPIRED
     before = world.leaf[0].not_valid_before_utc - DAY
     with pytest.raises(CertificateError) as info:
         verify_server_chain(chain, store, now=before.replace(tzinfo=None), **kwargs)
-    assert info.value.verify_code == V.CERT_NOT_YET_VALID
+    assert info.value.verify_code == X509VerifyError.CERT_NOT_YET_VALID
     inside = world.leaf[0].not_valid_before_utc + datetime.timedelta(hours=1)
     verify_server_chain(chain, store, now=inside, **kwargs)
 
@@ -725,7 +732,7 @@ def test_expired_root(world: World) -> None:
             check_hostname=True,
             now=pki.now() + DAY,
         )
-    assert (info.value.alert, info.value.verify_code) == (A.certificate_expired, 10)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.certificate_expired, 10)
     assert "certificate 'CN=Old Root,O=cytls tests' expired at" in str(info.value)
 
 
@@ -736,7 +743,7 @@ def test_weak_ca_key(world: World) -> None:
         verify_server_chain(
             pki.der(leaf[0]), store_of(root[0]), hostname="localhost", check_hostname=True
         )
-    assert (info.value.alert, info.value.verify_code) == (A.bad_certificate, 67)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.bad_certificate, 67)
     assert info.value.verify_message == "CA certificate key too weak"
     assert "'CN=Weak Root,O=cytls tests' has a 1024-bit RSA key" in str(info.value)
 
@@ -751,7 +758,10 @@ def test_eddsa_ca_is_refused(key_type: str) -> None:
         verify_server_chain(
             pki.der(leaf[0]), store_of(root[0]), hostname="localhost", check_hostname=True
         )
-    assert (info.value.alert, info.value.verify_code) == (A.unsupported_certificate, 1)
+    assert (info.value.alert, info.value.verify_code) == (
+        AlertDescription.unsupported_certificate,
+        1,
+    )
     assert "CA certificate 'CN=Modern Root,O=cytls tests' has an" in str(info.value)
     assert "accepts only RSA and ECDSA P-256/P-384/P-521 keys for CAs" in str(info.value)
 
@@ -765,7 +775,7 @@ def test_leaf_key_that_cannot_sign_in_tls13(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert info.value.alert == A.unsupported_certificate
+    assert info.value.alert == AlertDescription.unsupported_certificate
     assert "has a secp256k1 EC public key, which cannot sign in TLS 1.3" in str(info.value)
 
 
@@ -780,7 +790,7 @@ def test_leaf_that_claims_to_be_a_ca(world: World) -> None:
             hostname="localhost",
             check_hostname=False,
         )
-    assert info.value.verify_code == V.INVALID_NON_CA
+    assert info.value.verify_code == X509VerifyError.INVALID_NON_CA
     assert "'CN=CA as leaf,O=cytls tests' is a CA certificate" in str(info.value)
 
 
@@ -793,8 +803,8 @@ def test_missing_authority_key_identifier(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert info.value.verify_code == V.MISSING_AUTHORITY_KEY_IDENTIFIER
-    assert info.value.alert == A.certificate_unknown
+    assert info.value.verify_code == X509VerifyError.MISSING_AUTHORITY_KEY_IDENTIFIER
+    assert info.value.alert == AlertDescription.certificate_unknown
     assert "'CN=no aki'" in str(info.value)
 
 
@@ -806,7 +816,7 @@ def test_empty_trust_store(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert (info.value.alert, info.value.verify_code) == (A.unknown_ca, 20)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.unknown_ca, 20)
     assert "the trust store is empty" in str(info.value)
 
 
@@ -814,10 +824,10 @@ def test_empty_chain() -> None:
     """RFC 8446 §4.4.2.4: a server must send a certificate; an empty one is decode_error."""
     with pytest.raises(CertificateError) as info:
         verify_server_chain([], TrustStore(), hostname="localhost", check_hostname=True)
-    assert info.value.alert == A.decode_error
+    assert info.value.alert == AlertDescription.decode_error
     with pytest.raises(CertificateError) as info:
         verify_client_chain([], TrustStore())
-    assert info.value.alert == A.certificate_required
+    assert info.value.alert == AlertDescription.certificate_required
 
 
 @pytest.mark.parametrize("position", [0, 1])
@@ -827,7 +837,7 @@ def test_malformed_certificate(world: World, position: int) -> None:
     chain[position] = chain[position][:-10]
     with pytest.raises(CertificateError) as info:
         verify_server_chain(chain, store_of(world.root[0]), hostname="x", check_hostname=True)
-    assert info.value.alert == A.bad_certificate
+    assert info.value.alert == AlertDescription.bad_certificate
     assert ("leaf certificate" if position == 0 else "certificate #1") in str(info.value)
 
 
@@ -857,7 +867,7 @@ def test_duplicate_extension(world: World, purpose: str) -> None:
             )
         else:
             verify_client_chain(chain, store_of(world.root[0]))
-    assert info.value.alert == A.bad_certificate
+    assert info.value.alert == AlertDescription.bad_certificate
     assert "certificate #1 of the chain is malformed" in str(info.value)
 
 
@@ -890,7 +900,10 @@ def test_client_chain_wrong_purpose(world: World) -> None:
     server = pki.make_leaf(world.inter, common_name="server only", eku="serverAuth")
     with pytest.raises(CertificateError) as info:
         verify_client_chain(pki.der(server[0], world.inter[0]), store_of(world.root[0]))
-    assert (info.value.alert, info.value.verify_code) == (A.unsupported_certificate, 26)
+    assert (info.value.alert, info.value.verify_code) == (
+        AlertDescription.unsupported_certificate,
+        26,
+    )
     assert "not valid for TLS client authentication (clientAuth)" in str(info.value)
 
 
@@ -903,10 +916,10 @@ def test_client_chain_errors(world: World) -> None:
     )
     with pytest.raises(CertificateError) as info:
         verify_client_chain(pki.der(client[0], world.inter[0]), store_of(world.root[0]))
-    assert (info.value.alert, info.value.verify_code) == (A.certificate_expired, 10)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.certificate_expired, 10)
     with pytest.raises(CertificateError) as info:
         verify_client_chain(pki.der(client[0]), store_of(world.other_root[0]))
-    assert (info.value.alert, info.value.verify_code) == (A.unknown_ca, 20)
+    assert (info.value.alert, info.value.verify_code) == (AlertDescription.unknown_ca, 20)
 
 
 def test_ca_without_key_usage(world: World) -> None:
@@ -921,7 +934,7 @@ def test_ca_without_key_usage(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert info.value.verify_code == V.CA_CERT_MISSING_KEY_USAGE
+    assert info.value.verify_code == X509VerifyError.CA_CERT_MISSING_KEY_USAGE
     assert info.value.verify_message == "CA cert does not include key usage extension"
 
 
@@ -938,13 +951,16 @@ def test_chain_too_long(world: World) -> None:
             hostname="localhost",
             check_hostname=True,
         )
-    assert (info.value.alert, info.value.verify_code) == (A.unknown_ca, V.CERT_CHAIN_TOO_LONG)
+    assert (info.value.alert, info.value.verify_code) == (
+        AlertDescription.unknown_ca,
+        X509VerifyError.CERT_CHAIN_TOO_LONG,
+    )
 
 
 # The texts of cryptography's VerificationError (cryptography-x509-verification) that the
 # diagnosis leaves to the message map, and what they become.
 CRYPTOGRAPHY_MESSAGES = [
-    ("leaf certificate has no matching subjectAltName", V.HOSTNAME_MISMATCH),
+    ("leaf certificate has no matching subjectAltName", X509VerifyError.HOSTNAME_MISMATCH),
     ("missing required extension: leaf server certificate has no subjectAltName", 87),
     ("invalid extension: 2.5.29.17: Certificate is missing required extension", 87),
     ("candidates exhausted: no permitted name constraints matched SAN", 47),
@@ -983,7 +999,11 @@ def test_verification_error_texts(world: World, text: str, code: int) -> None:
     assert "'CN=localhost'" in str(error)
     if code == 1:
         assert error.verify_message == text
-        expected = A.unsupported_certificate if "Forbidden" in text else A.certificate_unknown
+        expected = (
+            AlertDescription.unsupported_certificate
+            if "Forbidden" in text
+            else AlertDescription.certificate_unknown
+        )
         assert error.alert == expected
     else:
         assert error.alert == openssl_alert(code)
@@ -991,20 +1011,28 @@ def test_verification_error_texts(world: World, text: str, code: int) -> None:
 
 def test_alert_table() -> None:
     """ssl_x509err2alert (OpenSSL 3.x, ssl/statem/statem_lib.c)."""
-    assert openssl_alert(V.CERT_HAS_EXPIRED) == A.certificate_expired
-    assert openssl_alert(V.CERT_NOT_YET_VALID) == A.bad_certificate
-    assert openssl_alert(V.HOSTNAME_MISMATCH) == A.bad_certificate
-    assert openssl_alert(V.IP_ADDRESS_MISMATCH) == A.bad_certificate
-    assert openssl_alert(V.UNABLE_TO_GET_ISSUER_CERT_LOCALLY) == A.unknown_ca
-    assert openssl_alert(V.DEPTH_ZERO_SELF_SIGNED_CERT) == A.unknown_ca
-    assert openssl_alert(V.SELF_SIGNED_CERT_IN_CHAIN) == A.unknown_ca
-    assert openssl_alert(V.INVALID_PURPOSE) == A.unsupported_certificate
-    assert openssl_alert(V.CERT_SIGNATURE_FAILURE) == A.decrypt_error
-    assert openssl_alert(V.INVALID_CA) == A.unknown_ca
-    assert openssl_alert(V.PATH_LENGTH_EXCEEDED) == A.unknown_ca
-    assert openssl_alert(V.EE_KEY_TOO_SMALL) == A.bad_certificate
-    assert openssl_alert(V.MISSING_AUTHORITY_KEY_IDENTIFIER) == A.certificate_unknown
-    assert openssl_alert(12345) == A.certificate_unknown
+    assert openssl_alert(X509VerifyError.CERT_HAS_EXPIRED) == AlertDescription.certificate_expired
+    assert openssl_alert(X509VerifyError.CERT_NOT_YET_VALID) == AlertDescription.bad_certificate
+    assert openssl_alert(X509VerifyError.HOSTNAME_MISMATCH) == AlertDescription.bad_certificate
+    assert openssl_alert(X509VerifyError.IP_ADDRESS_MISMATCH) == AlertDescription.bad_certificate
+    assert (
+        openssl_alert(X509VerifyError.UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+        == AlertDescription.unknown_ca
+    )
+    assert openssl_alert(X509VerifyError.DEPTH_ZERO_SELF_SIGNED_CERT) == AlertDescription.unknown_ca
+    assert openssl_alert(X509VerifyError.SELF_SIGNED_CERT_IN_CHAIN) == AlertDescription.unknown_ca
+    assert (
+        openssl_alert(X509VerifyError.INVALID_PURPOSE) == AlertDescription.unsupported_certificate
+    )
+    assert openssl_alert(X509VerifyError.CERT_SIGNATURE_FAILURE) == AlertDescription.decrypt_error
+    assert openssl_alert(X509VerifyError.INVALID_CA) == AlertDescription.unknown_ca
+    assert openssl_alert(X509VerifyError.PATH_LENGTH_EXCEEDED) == AlertDescription.unknown_ca
+    assert openssl_alert(X509VerifyError.EE_KEY_TOO_SMALL) == AlertDescription.bad_certificate
+    assert (
+        openssl_alert(X509VerifyError.MISSING_AUTHORITY_KEY_IDENTIFIER)
+        == AlertDescription.certificate_unknown
+    )
+    assert openssl_alert(12345) == AlertDescription.certificate_unknown
 
 
 # -- load_cert_chain ------------------------------------------------------------------------------
@@ -1447,6 +1475,6 @@ def test_match_hostname_style_consumers(world: World) -> None:
 def test_verify_message_defaults_to_message_for_unspecified(world: World) -> None:
     with pytest.raises(CertificateError) as info:
         verify_server_chain([b"\x30\x00"], TrustStore(), hostname="x", check_hostname=True)
-    assert info.value.verify_code == V.UNSPECIFIED
+    assert info.value.verify_code == X509VerifyError.UNSPECIFIED
     assert info.value.verify_message == "malformed certificate"
-    assert info.value.alert == A.bad_certificate
+    assert info.value.alert == AlertDescription.bad_certificate

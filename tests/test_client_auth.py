@@ -53,13 +53,12 @@ from handshakeutil import (
 
 import cytls
 from cytls.crypto.keyschedule import SUITES, finished_verify_data
-from cytls.crypto.signatures import SignatureScheme as S
-from cytls.crypto.signatures import certificate_signature_schemes
+from cytls.crypto.signatures import SignatureScheme, certificate_signature_schemes
 from cytls.errors import CertificateError, TLSError
 from cytls.events import HandshakeComplete, PostHandshakeAuthComplete
 from cytls.handshake import client_auth
 from cytls.wire import extensions as ext
-from cytls.wire.enums import AlertDescription as A
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     Certificate,
     CertificateEntry,
@@ -71,10 +70,6 @@ from cytls.wire.messages import (
     find_extension,
 )
 from cytls.x509.trust import TrustStore
-
-E = ExtensionType
-H = HandshakeType
-
 
 # --- credentials and contexts -------------------------------------------------------------------
 
@@ -138,7 +133,7 @@ def transcript_messages(mitm: ManInTheMiddle) -> list[bytes]:
     it), then the client's second flight."""
     client_side = [raw for _, _, raw in mitm.to_server.seen]
     server_side = [raw for _, _, raw in mitm.to_client.seen]
-    server_side = server_side[: [raw[0] for raw in server_side].index(H.finished) + 1]
+    server_side = server_side[: [raw[0] for raw in server_side].index(HandshakeType.finished) + 1]
     return [client_side[0], *server_side, *client_side[1:]]
 
 
@@ -160,17 +155,26 @@ def test_mutual_tls(key_type: str) -> None:
     (a scheme its key makes) and Finished; the server sees the client's chain."""
     creds = client_credentials(key_type)
     client, server, mitm = relayed_handshake(mtls_client(creds), mtls_server())
-    assert seen_types(mitm.to_client)[1:3] == [H.encrypted_extensions, H.certificate_request]
-    assert seen_types(mitm.to_server)[1:] == [H.certificate, H.certificate_verify, H.finished]
-    sent = Certificate.parse(seen_message(mitm.to_server, H.certificate)[4:])
+    assert seen_types(mitm.to_client)[1:3] == [
+        HandshakeType.encrypted_extensions,
+        HandshakeType.certificate_request,
+    ]
+    assert seen_types(mitm.to_server)[1:] == [
+        HandshakeType.certificate,
+        HandshakeType.certificate_verify,
+        HandshakeType.finished,
+    ]
+    sent = Certificate.parse(seen_message(mitm.to_server, HandshakeType.certificate)[4:])
     assert sent.certificate_request_context == b""
     assert [entry.cert_data for entry in sent.entries] == list(der_chain(creds))
-    verify = CertificateVerify.parse(seen_message(mitm.to_server, H.certificate_verify)[4:])
+    verify = CertificateVerify.parse(
+        seen_message(mitm.to_server, HandshakeType.certificate_verify)[4:]
+    )
     expected_scheme = {
-        "ecdsa-p256": S.ecdsa_secp256r1_sha256,
-        "ecdsa-p384": S.ecdsa_secp384r1_sha384,
-        "rsa2048": S.rsa_pss_rsae_sha256,
-        "ed25519": S.ed25519,
+        "ecdsa-p256": SignatureScheme.ecdsa_secp256r1_sha256,
+        "ecdsa-p384": SignatureScheme.ecdsa_secp384r1_sha384,
+        "rsa2048": SignatureScheme.rsa_pss_rsae_sha256,
+        "ed25519": SignatureScheme.ed25519,
     }[key_type]
     assert verify.algorithm == expected_scheme
     assert server.peer_certificates == der_chain(creds)
@@ -188,14 +192,21 @@ def test_certificate_request_contents() -> None:
     server_ctx = mtls_server()
     server_ctx.load_verify_locations(cadata=pki.pem(other_root[0]).decode())
     _, _, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
-    request = CertificateRequest.parse(seen_message(mitm.to_client, H.certificate_request)[4:])
+    request = CertificateRequest.parse(
+        seen_message(mitm.to_client, HandshakeType.certificate_request)[4:]
+    )
     assert request.certificate_request_context == b""
     found = dict(request.extensions)
-    schemes = ext.decode_signature_algorithms(found[E.signature_algorithms])
-    assert S.ecdsa_secp256r1_sha256 in schemes and S.rsa_pss_rsae_sha256 in schemes
-    assert S.rsa_pkcs1_sha256 not in schemes  # never in a TLS 1.3 CertificateVerify
-    assert S.rsa_pkcs1_sha256 in ext.decode_signature_algorithms(found[E.signature_algorithms_cert])
-    names = ext.decode_certificate_authorities(found[E.certificate_authorities])
+    schemes = ext.decode_signature_algorithms(found[ExtensionType.signature_algorithms])
+    assert (
+        SignatureScheme.ecdsa_secp256r1_sha256 in schemes
+        and SignatureScheme.rsa_pss_rsae_sha256 in schemes
+    )
+    assert SignatureScheme.rsa_pkcs1_sha256 not in schemes  # never in a TLS 1.3 CertificateVerify
+    assert SignatureScheme.rsa_pkcs1_sha256 in ext.decode_signature_algorithms(
+        found[ExtensionType.signature_algorithms_cert]
+    )
+    names = ext.decode_certificate_authorities(found[ExtensionType.certificate_authorities])
     assert names == [root_ca()[0].subject.public_bytes(), other_root[0].subject.public_bytes()]
 
 
@@ -206,9 +217,11 @@ def test_certificate_authorities_left_out_when_too_big() -> None:
         long_name = "x" * 60 + str(len(server_ctx.trust_store))
         server_ctx.trust_store.add(pki.make_ca("ecdsa-p256", common_name=long_name)[0])
     _, _, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
-    request = CertificateRequest.parse(seen_message(mitm.to_client, H.certificate_request)[4:])
-    assert find_extension(request.extensions, E.certificate_authorities) is None
-    assert find_extension(request.extensions, E.signature_algorithms) is not None
+    request = CertificateRequest.parse(
+        seen_message(mitm.to_client, HandshakeType.certificate_request)[4:]
+    )
+    assert find_extension(request.extensions, ExtensionType.certificate_authorities) is None
+    assert find_extension(request.extensions, ExtensionType.signature_algorithms) is not None
 
 
 def test_certificate_authorities_skip_unreadable_names() -> None:
@@ -239,8 +252,10 @@ def test_cert_optional_with_certificate_verifies_it() -> None:
 def test_cert_optional_without_certificate() -> None:
     """CERT_OPTIONAL: an empty Certificate and no CertificateVerify complete the handshake."""
     client, server, mitm = relayed_handshake(mtls_client(None), mtls_server(ssl.CERT_OPTIONAL))
-    assert seen_types(mitm.to_server)[1:] == [H.certificate, H.finished]
-    assert Certificate.parse(seen_message(mitm.to_server, H.certificate)[4:]).entries == []
+    assert seen_types(mitm.to_server)[1:] == [HandshakeType.certificate, HandshakeType.finished]
+    assert (
+        Certificate.parse(seen_message(mitm.to_server, HandshakeType.certificate)[4:]).entries == []
+    )
     assert server.peer_certificates == ()
     client.send(b"anonymous")
     pump(client, server)
@@ -253,15 +268,15 @@ def test_cert_none_asks_for_nothing() -> None:
     server_ctx = server_context()
     assert server_ctx.verify_mode == ssl.CERT_NONE
     _, server, mitm = relayed_handshake(mtls_client(client_credentials()), server_ctx)
-    assert H.certificate_request not in seen_types(mitm.to_client)
-    assert seen_types(mitm.to_server)[1:] == [H.finished]
+    assert HandshakeType.certificate_request not in seen_types(mitm.to_client)
+    assert seen_types(mitm.to_server)[1:] == [HandshakeType.finished]
     assert server.peer_certificates == ()
 
 
 def with_entry_extension(ext_type: int) -> Any:
     """A rewrite of the client's Certificate giving every entry an empty ``ext_type``."""
     return rewrite_body(
-        H.certificate,
+        HandshakeType.certificate,
         lambda body: Certificate(
             b"",
             [
@@ -287,7 +302,9 @@ def test_cert_required_without_certificate() -> None:
     """§4.4.2.4: CERT_REQUIRED and an empty Certificate -> certificate_required, on both
     sides, with ssl's reason on the server."""
     client, server, flight = client_flight_to_server(mtls_client(None), mtls_server())
-    error = assert_aborts(server, flight, ProtocolError, A.certificate_required, peer=client)
+    error = assert_aborts(
+        server, flight, ProtocolError, AlertDescription.certificate_required, peer=client
+    )
     assert isinstance(error, ssl.SSLError)
     assert error.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE"
     assert not server.handshake_complete
@@ -296,7 +313,7 @@ def test_cert_required_without_certificate() -> None:
 @pytest.mark.parametrize(
     ("creds", "alert", "verify_code"),
     [
-        pytest.param(untrusted_creds, A.unknown_ca, 20, id="unknown_ca"),
+        pytest.param(untrusted_creds, AlertDescription.unknown_ca, 20, id="unknown_ca"),
         pytest.param(
             lambda: write_credentials(
                 root_ca(),
@@ -307,13 +324,13 @@ def test_cert_required_without_certificate() -> None:
                     not_after=pki.now() - datetime.timedelta(days=1),
                 ),
             ),
-            A.certificate_expired,
+            AlertDescription.certificate_expired,
             10,
             id="expired",
         ),
         pytest.param(
             lambda: write_credentials(root_ca(), pki.make_leaf(root_ca(), eku="serverAuth")),
-            A.unsupported_certificate,
+            AlertDescription.unsupported_certificate,
             26,
             id="server_auth_only",
         ),
@@ -321,7 +338,7 @@ def test_cert_required_without_certificate() -> None:
 )
 @pytest.mark.parametrize("mode", [ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL])
 def test_client_chain_rejected(
-    creds: Callable[[], Credentials], alert: A, verify_code: int, mode: int
+    creds: Callable[[], Credentials], alert: AlertDescription, verify_code: int, mode: int
 ) -> None:
     """A chain that fails verification ends the handshake under CERT_OPTIONAL too (as with
     OpenSSL's SSL_VERIFY_PEER), with the alert and X509_V_ERR code OpenSSL's server uses."""
@@ -338,7 +355,9 @@ def test_certificate_verify_signed_with_another_key() -> None:
     client_ctx = mtls_client(client_credentials("ecdsa-p256"))
     client_ctx.private_key = ec.generate_private_key(ec.SECP256R1())  # bypasses the key check
     client, server, flight = client_flight_to_server(client_ctx, mtls_server())
-    error = assert_aborts(server, flight, ProtocolError, A.decrypt_error, peer=client)
+    error = assert_aborts(
+        server, flight, ProtocolError, AlertDescription.decrypt_error, peer=client
+    )
     assert "CertificateVerify signature does not verify" in str(error)
 
 
@@ -351,17 +370,20 @@ def test_certificate_verify_with_a_scheme_not_offered() -> None:
     server.receive_data(mitm.client_flight())
     client.receive_data(mitm.server_flight())
     key = creds.leaf[1]
-    forged = CertificateVerify(S.ecdsa_sha1, key.sign(b"whatever", ec.ECDSA(hashes.SHA1())))
+    forged = CertificateVerify(
+        SignatureScheme.ecdsa_sha1, key.sign(b"whatever", ec.ECDSA(hashes.SHA1()))
+    )
     flight = mitm.client_flight(
         rewrite_type(
-            H.certificate_verify, lambda raw: message(H.certificate_verify, forged.serialize())
+            HandshakeType.certificate_verify,
+            lambda raw: message(HandshakeType.certificate_verify, forged.serialize()),
         )
     )
     assert_aborts(
         server,
         flight,
         ProtocolError,
-        A.illegal_parameter,
+        AlertDescription.illegal_parameter,
         peer=client,
         to_peer=lambda d: mitm.relay(mitm.to_client, d),
     )
@@ -371,36 +393,38 @@ def test_certificate_verify_with_a_scheme_not_offered() -> None:
     ("rewrite", "alert"),
     [
         pytest.param(
-            rewrite_type(H.certificate_verify, lambda raw: []),
-            A.unexpected_message,
+            rewrite_type(HandshakeType.certificate_verify, lambda raw: []),
+            AlertDescription.unexpected_message,
             id="no_certificate_verify",
         ),
         pytest.param(
             rewrite_body(
-                H.certificate,
+                HandshakeType.certificate,
                 lambda body: Certificate(b"\x01", Certificate.parse(body).entries).serialize(),
             ),
-            A.illegal_parameter,
+            AlertDescription.illegal_parameter,
             id="certificate_with_a_context",
         ),
         pytest.param(
-            with_entry_extension(E.signed_certificate_timestamp),
-            A.unsupported_extension,
+            with_entry_extension(ExtensionType.signed_certificate_timestamp),
+            AlertDescription.unsupported_extension,
             id="unrequested_entry_extension",
         ),
         pytest.param(
-            with_entry_extension(E.key_share),
-            A.illegal_parameter,
+            with_entry_extension(ExtensionType.key_share),
+            AlertDescription.illegal_parameter,
             id="entry_extension_not_allowed_in_certificate",
         ),
         pytest.param(
-            rewrite_body(H.certificate, lambda body: body[:1] + b"\x00\x00\x05\x00\x00\x02ab"),
-            A.decode_error,
+            rewrite_body(
+                HandshakeType.certificate, lambda body: body[:1] + b"\x00\x00\x05\x00\x00\x02ab"
+            ),
+            AlertDescription.decode_error,
             id="malformed_certificate",
         ),
     ],
 )
-def test_server_rejects_client_flight(rewrite: Rewrite, alert: A) -> None:
+def test_server_rejects_client_flight(rewrite: Rewrite, alert: AlertDescription) -> None:
     client, server = connections(mtls_client(client_credentials()), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
@@ -422,7 +446,8 @@ def test_server_rejects_client_certificate_whose_name_does_not_decode(tag: int) 
     creds = client_credentials()
     broken = pki.with_undecodable_name(creds.leaf[0], creds.ca[1], "client ecdsa-p256", tag)
     rewrite = rewrite_body(
-        H.certificate, lambda body: Certificate(b"", [CertificateEntry(broken, [])]).serialize()
+        HandshakeType.certificate,
+        lambda body: Certificate(b"", [CertificateEntry(broken, [])]).serialize(),
     )
     client, server = connections(mtls_client(creds), mtls_server())
     mitm = ManInTheMiddle(client, server)
@@ -432,7 +457,7 @@ def test_server_rejects_client_certificate_whose_name_does_not_decode(tag: int) 
         server,
         mitm.client_flight(rewrite),
         CertificateError,
-        A.bad_certificate,
+        AlertDescription.bad_certificate,
         peer=client,
         to_peer=lambda d: mitm.relay(mitm.to_client, d),
         match="subject name does not decode",
@@ -443,35 +468,44 @@ def test_server_rejects_client_certificate_whose_name_does_not_decode(tag: int) 
 @pytest.mark.parametrize(
     ("extensions", "alert"),
     [
-        pytest.param([(0xFEFE, b"")], A.missing_extension, id="no_signature_algorithms"),
         pytest.param(
-            [(E.signature_algorithms, b"\x00\x02\x04\x03"), (E.key_share, b"\x00\x1d")],
-            A.illegal_parameter,
+            [(0xFEFE, b"")], AlertDescription.missing_extension, id="no_signature_algorithms"
+        ),
+        pytest.param(
+            [
+                (ExtensionType.signature_algorithms, b"\x00\x02\x04\x03"),
+                (ExtensionType.key_share, b"\x00\x1d"),
+            ],
+            AlertDescription.illegal_parameter,
             id="key_share",
         ),
         pytest.param(
             [
-                (E.signature_algorithms, b"\x00\x02\x04\x03"),
-                (E.certificate_authorities, b"\x00\x00"),
+                (ExtensionType.signature_algorithms, b"\x00\x02\x04\x03"),
+                (ExtensionType.certificate_authorities, b"\x00\x00"),
             ],
-            A.decode_error,
+            AlertDescription.decode_error,
             id="empty_certificate_authorities",
         ),
     ],
 )
-def test_client_rejects_certificate_request(extensions: list[tuple[int, bytes]], alert: A) -> None:
+def test_client_rejects_certificate_request(
+    extensions: list[tuple[int, bytes]], alert: AlertDescription
+) -> None:
     """§4.3.2 and §4.2: what a client refuses in a CertificateRequest."""
     client, server = connections(mtls_client(client_credentials()), mtls_server())
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
     body = b"\x00" + encode_extensions_raw(extensions)
-    flight = mitm.server_flight(rewrite_type(H.certificate_request, lambda raw: message(13, body)))
+    flight = mitm.server_flight(
+        rewrite_type(HandshakeType.certificate_request, lambda raw: message(13, body))
+    )
     assert_aborts(client, flight, ProtocolError, alert, peer=server)
 
 
 def test_client_ignores_unknown_certificate_request_extension() -> None:
     """Unknown extensions in CertificateRequest are ignored (§4.2); the client answers."""
-    extensions = [(E.signature_algorithms, b"\x00\x02\x04\x03"), (0xFEFE, b"ab")]
+    extensions = [(ExtensionType.signature_algorithms, b"\x00\x02\x04\x03"), (0xFEFE, b"ab")]
     request = client_auth.check_certificate_request(
         b"\x00" + encode_extensions_raw(extensions), post_handshake=False
     )
@@ -482,16 +516,18 @@ def test_client_ignores_unknown_certificate_request_extension() -> None:
 
 
 def request_with(schemes: list[int], cert_schemes: list[int] | None = None) -> CertificateRequest:
-    extensions = [(E.signature_algorithms, ext.encode_signature_algorithms(schemes))]
+    extensions = [(ExtensionType.signature_algorithms, ext.encode_signature_algorithms(schemes))]
     if cert_schemes is not None:
         extensions.append(
-            (E.signature_algorithms_cert, ext.encode_signature_algorithms(cert_schemes))
+            (ExtensionType.signature_algorithms_cert, ext.encode_signature_algorithms(cert_schemes))
         )
     return CertificateRequest(b"", extensions)
 
 
 def test_client_credentials_without_a_certificate() -> None:
-    assert client_auth.client_credentials(mtls_client(None), request_with([S.ed25519])) == (
+    assert client_auth.client_credentials(
+        mtls_client(None), request_with([SignatureScheme.ed25519])
+    ) == (
         (),
         None,
     )
@@ -501,10 +537,14 @@ def test_client_credentials_follow_the_request() -> None:
     """The scheme comes from the request's signature_algorithms; our chain is sent as is."""
     rsa = mtls_client(client_credentials("rsa2048"))
     chain = der_chain(client_credentials("rsa2048"))
-    offered = [S.ed25519, S.rsa_pss_rsae_sha512, S.rsa_pss_rsae_sha384]
+    offered = [
+        SignatureScheme.ed25519,
+        SignatureScheme.rsa_pss_rsae_sha512,
+        SignatureScheme.rsa_pss_rsae_sha384,
+    ]
     assert client_auth.client_credentials(rsa, request_with(offered)) == (
         chain,
-        S.rsa_pss_rsae_sha384,
+        SignatureScheme.rsa_pss_rsae_sha384,
     )
 
 
@@ -512,7 +552,7 @@ def test_client_credentials_no_common_scheme() -> None:
     """Our key can make none of the server's schemes: an empty Certificate, as OpenSSL's
     client does (and the server decides)."""
     ecdsa = mtls_client(client_credentials("ecdsa-p256"))
-    request = request_with([S.ed25519, S.rsa_pss_rsae_sha256])
+    request = request_with([SignatureScheme.ed25519, SignatureScheme.rsa_pss_rsae_sha256])
     assert client_auth.client_credentials(ecdsa, request) == ((), None)
 
 
@@ -520,12 +560,19 @@ def test_client_credentials_respect_signature_algorithms_cert() -> None:
     """§4.4.2.3: with signature_algorithms_cert, every signature in our chain must be in it
     (the root CA signs with ecdsa-with-SHA256 here)."""
     context = mtls_client(intermediate_creds()[0])
-    assert certificate_signature_schemes(context.certificate_chain[0]) == {S.ecdsa_secp256r1_sha256}
-    refused = request_with([S.ecdsa_secp256r1_sha256], [S.rsa_pkcs1_sha256, S.ed25519])
+    assert certificate_signature_schemes(context.certificate_chain[0]) == {
+        SignatureScheme.ecdsa_secp256r1_sha256
+    }
+    refused = request_with(
+        [SignatureScheme.ecdsa_secp256r1_sha256],
+        [SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.ed25519],
+    )
     assert client_auth.client_credentials(context, refused) == ((), None)
-    accepted = request_with([S.ecdsa_secp256r1_sha256], [S.ecdsa_secp256r1_sha256])
+    accepted = request_with(
+        [SignatureScheme.ecdsa_secp256r1_sha256], [SignatureScheme.ecdsa_secp256r1_sha256]
+    )
     chain, scheme = client_auth.client_credentials(context, accepted)
-    assert len(chain) == 2 and scheme == S.ecdsa_secp256r1_sha256
+    assert len(chain) == 2 and scheme == SignatureScheme.ecdsa_secp256r1_sha256
 
 
 def test_self_signed_client_certificate_is_exempt() -> None:
@@ -533,16 +580,19 @@ def test_self_signed_client_certificate_is_exempt() -> None:
     signature_algorithms_cert (it begins the path)."""
     own = pki.make_self_signed("ecdsa-p256", names=["client.example"])
     context = mtls_client(write_credentials(own, own))
-    request = request_with([S.ecdsa_secp256r1_sha256], [S.ed25519])
-    assert client_auth.client_credentials(context, request)[1] == S.ecdsa_secp256r1_sha256
+    request = request_with([SignatureScheme.ecdsa_secp256r1_sha256], [SignatureScheme.ed25519])
+    assert (
+        client_auth.client_credentials(context, request)[1]
+        == SignatureScheme.ecdsa_secp256r1_sha256
+    )
 
 
 @pytest.mark.parametrize(
     ("key_type", "expected"),
     [
-        ("rsa2048", {S.rsa_pkcs1_sha256}),
-        ("ecdsa-p384", {S.ecdsa_secp384r1_sha384}),
-        ("ed25519", {S.ed25519}),
+        ("rsa2048", {SignatureScheme.rsa_pkcs1_sha256}),
+        ("ecdsa-p384", {SignatureScheme.ecdsa_secp384r1_sha384}),
+        ("ed25519", {SignatureScheme.ed25519}),
     ],
 )
 def test_certificate_signature_schemes(key_type: str, expected: set[int]) -> None:
@@ -557,7 +607,10 @@ def test_certificate_signature_schemes_pss() -> None:
     """An RSASSA-PSS certificate signature may be rsae or pss (the issuer's key decides)."""
     issuer = pki.make_ca("rsa-pss")
     leaf = pki.make_leaf(issuer, "ecdsa-p256")
-    assert certificate_signature_schemes(leaf[0]) == {S.rsa_pss_rsae_sha256, S.rsa_pss_pss_sha256}
+    assert certificate_signature_schemes(leaf[0]) == {
+        SignatureScheme.rsa_pss_rsae_sha256,
+        SignatureScheme.rsa_pss_pss_sha256,
+    }
 
 
 # --- post-handshake authentication (RFC 8446 §4.6.2) --------------------------------------------
@@ -567,12 +620,12 @@ def test_post_handshake_auth_extension_offered_only_when_enabled() -> None:
     """§4.2.6: post_handshake_auth is empty and only sent when the context enables it."""
     assert mtls_client(pha=False).post_handshake_auth is False
     plain, _ = connections(mtls_client())
-    assert E.post_handshake_auth not in extension_map(
+    assert ExtensionType.post_handshake_auth not in extension_map(
         client_hello_of(plain.data_to_send()).extensions
     )
     offering, _ = connections(mtls_client(pha=True))
     extensions = extension_map(client_hello_of(offering.data_to_send()).extensions)
-    assert extensions[E.post_handshake_auth] == b""
+    assert extensions[ExtensionType.post_handshake_auth] == b""
 
 
 def test_post_handshake_auth() -> None:
@@ -581,7 +634,7 @@ def test_post_handshake_auth() -> None:
     exchange, with Finished keyed by the client application traffic secret (§4.4)."""
     creds = client_credentials()
     client, server, mitm = relayed_handshake(mtls_client(creds, pha=True), mtls_server(pha=True))
-    assert H.certificate_request not in seen_types(mitm.to_client)
+    assert HandshakeType.certificate_request not in seen_types(mitm.to_client)
     assert server.peer_certificates == ()
     handshake_messages = transcript_messages(mitm)
     events(server)
@@ -597,7 +650,11 @@ def test_post_handshake_auth() -> None:
     request = CertificateRequest.parse(request_raw[4:])
     assert len(request.certificate_request_context) == 32
     answer = [raw for _, _, raw in mitm.to_server.seen[-3:]]
-    assert [raw[0] for raw in answer] == [H.certificate, H.certificate_verify, H.finished]
+    assert [raw[0] for raw in answer] == [
+        HandshakeType.certificate,
+        HandshakeType.certificate_verify,
+        HandshakeType.finished,
+    ]
     assert Certificate.parse(answer[0][4:]).certificate_request_context == (
         request.certificate_request_context
     )
@@ -658,7 +715,9 @@ def test_post_handshake_auth_without_certificate_cert_required() -> None:
     server.verify_client_post_handshake()
     client.receive_data(server.data_to_send())
     answer = client.data_to_send()
-    error = assert_aborts(server, answer, ProtocolError, A.certificate_required, peer=client)
+    error = assert_aborts(
+        server, answer, ProtocolError, AlertDescription.certificate_required, peer=client
+    )
     assert error.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE"
 
 
@@ -677,7 +736,9 @@ def test_post_handshake_auth_unknown_ca() -> None:
     client, server = handshake(mtls_client(untrusted_creds(), pha=True), mtls_server(pha=True))
     server.verify_client_post_handshake()
     client.receive_data(server.data_to_send())
-    assert_aborts(server, client.data_to_send(), CertificateError, A.unknown_ca, peer=client)
+    assert_aborts(
+        server, client.data_to_send(), CertificateError, AlertDescription.unknown_ca, peer=client
+    )
 
 
 def test_post_handshake_auth_bad_finished() -> None:
@@ -687,12 +748,12 @@ def test_post_handshake_auth_bad_finished() -> None:
     )
     server.verify_client_post_handshake()
     client.receive_data(mitm.server_flight())
-    flipped = rewrite_type(H.finished, lambda raw: raw[:-1] + bytes([raw[-1] ^ 1]))
+    flipped = rewrite_type(HandshakeType.finished, lambda raw: raw[:-1] + bytes([raw[-1] ^ 1]))
     assert_aborts(
         server,
         mitm.client_flight(flipped),
         ProtocolError,
-        A.decrypt_error,
+        AlertDescription.decrypt_error,
         peer=client,
         to_peer=lambda d: mitm.relay(mitm.to_client, d),
     )
@@ -706,13 +767,13 @@ def test_post_handshake_key_update_inside_the_answer() -> None:
     )
     server.verify_client_post_handshake()
     client.receive_data(mitm.server_flight())
-    key_update = message(H.key_update, b"\x00")
-    inserted = rewrite_type(H.certificate_verify, lambda raw: [key_update, raw])
+    key_update = message(HandshakeType.key_update, b"\x00")
+    inserted = rewrite_type(HandshakeType.certificate_verify, lambda raw: [key_update, raw])
     assert_aborts(
         server,
         mitm.client_flight(inserted),
         ProtocolError,
-        A.unexpected_message,
+        AlertDescription.unexpected_message,
         peer=client,
         to_peer=lambda d: mitm.relay(mitm.to_client, d),
     )
@@ -721,8 +782,10 @@ def test_post_handshake_key_update_inside_the_answer() -> None:
 def test_unsolicited_post_handshake_certificate() -> None:
     """A Certificate after the handshake that we did not ask for -> unexpected_message."""
     client, server = handshake(mtls_client(client_credentials(), pha=True), mtls_server(pha=True))
-    forged = read_protection(server).seal(HANDSHAKE, message(H.certificate, b"\x00\x00\x00\x00"))
-    assert_aborts(server, forged, ProtocolError, A.unexpected_message, peer=client)
+    forged = read_protection(server).seal(
+        HANDSHAKE, message(HandshakeType.certificate, b"\x00\x00\x00\x00")
+    )
+    assert_aborts(server, forged, ProtocolError, AlertDescription.unexpected_message, peer=client)
 
 
 def test_client_answers_outstanding_requests_in_turn() -> None:
@@ -736,7 +799,7 @@ def test_client_answers_outstanding_requests_in_turn() -> None:
     requests = []
     for context in (b"first", b"second"):
         request = client_auth.certificate_request(mtls_server(), context)
-        requests.append(message(H.certificate_request, request.serialize()))
+        requests.append(message(HandshakeType.certificate_request, request.serialize()))
     client.receive_data(b"".join(sealing.seal(HANDSHAKE, raw) for raw in requests))
     opening = write_protection(client)
     opening.seq = 0
@@ -746,7 +809,11 @@ def test_client_answers_outstanding_requests_in_turn() -> None:
         assert content_type == HANDSHAKE
         answers += content
     messages = split_messages(answers)
-    assert [raw[0] for raw in messages] == [H.certificate, H.certificate_verify, H.finished] * 2
+    assert [raw[0] for raw in messages] == [
+        HandshakeType.certificate,
+        HandshakeType.certificate_verify,
+        HandshakeType.finished,
+    ] * 2
     suite = SUITES[client._handshake.suite]
     secret = mitm.secrets["CLIENT_TRAFFIC_SECRET_0"]
     for index, context in enumerate((b"first", b"second")):
@@ -794,9 +861,12 @@ def test_client_without_offer_refuses_post_handshake_request() -> None:
     """§4.6.2: a client that did not offer post_handshake_auth refuses the request."""
     client, server = handshake(mtls_client(client_credentials()), mtls_server())
     forged = read_protection(client).seal(
-        HANDSHAKE, message(H.certificate_request, b"\x01\x07\x00\x06\x00\x0d\x00\x02\x04\x03")
+        HANDSHAKE,
+        message(HandshakeType.certificate_request, b"\x01\x07\x00\x06\x00\x0d\x00\x02\x04\x03"),
     )
-    error = assert_aborts(client, forged, ProtocolError, A.unexpected_message, peer=server)
+    error = assert_aborts(
+        client, forged, ProtocolError, AlertDescription.unexpected_message, peer=server
+    )
     assert "we did not offer post_handshake_auth" in str(error)
 
 
@@ -808,12 +878,13 @@ def test_server_rejects_non_empty_post_handshake_auth_extension() -> None:
     def fill(raw: bytes) -> bytes:
         hello = ClientHello.parse(raw[4:])
         hello.extensions = [
-            (t, b"\x00" if t == E.post_handshake_auth else d) for t, d in hello.extensions
+            (t, b"\x00" if t == ExtensionType.post_handshake_auth else d)
+            for t, d in hello.extensions
         ]
-        return message(H.client_hello, hello.serialize())
+        return message(HandshakeType.client_hello, hello.serialize())
 
-    flight = mitm.client_flight(rewrite_type(H.client_hello, fill))
-    assert_aborts(server, flight, ProtocolError, A.decode_error, peer=client)
+    flight = mitm.client_flight(rewrite_type(HandshakeType.client_hello, fill))
+    assert_aborts(server, flight, ProtocolError, AlertDescription.decode_error, peer=client)
 
 
 def test_peer_alert_seen_by_the_client() -> None:
@@ -824,7 +895,7 @@ def test_peer_alert_seen_by_the_client() -> None:
         server.receive_data(flight)
     with pytest.raises(PeerAlert) as info:
         client.receive_data(server.data_to_send())
-    assert info.value.alert == A.certificate_required
+    assert info.value.alert == AlertDescription.certificate_required
 
 
 # --- with session resumption ---------------------------------------------------------------------
@@ -850,8 +921,8 @@ def test_resumption_keeps_the_client_certificate() -> None:
     assert client.session is not None
     resumed, server, mitm = resume(client_ctx, server_ctx, client.session)
     assert resumed.session_reused
-    assert H.certificate_request not in seen_types(mitm.to_client)
-    assert seen_types(mitm.to_server)[1:] == [H.finished]
+    assert HandshakeType.certificate_request not in seen_types(mitm.to_client)
+    assert seen_types(mitm.to_server)[1:] == [HandshakeType.finished]
     assert server.peer_certificates == der_chain(creds)
 
 
@@ -866,7 +937,7 @@ def test_ticket_without_client_certificate_is_not_resumed_under_cert_required() 
     client_ctx.load_cert_chain(creds.certfile, creds.keyfile)
     again, server, mitm = resume(client_ctx, server_ctx, client.session)
     assert not again.session_reused
-    assert H.certificate_request in seen_types(mitm.to_client)
+    assert HandshakeType.certificate_request in seen_types(mitm.to_client)
     assert server.peer_certificates == der_chain(creds)
 
 

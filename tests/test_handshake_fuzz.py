@@ -55,9 +55,6 @@ from cytls.wire.messages import (
     ServerHello,
 )
 
-H = HandshakeType
-E = ExtensionType
-
 FUZZ = settings(
     max_examples=int(os.environ.get("CYTLS_FUZZ_EXAMPLES", "150")),
     deadline=None,
@@ -105,7 +102,7 @@ def server_hello_message() -> bytes:
     client, server = new_pair()
     server.receive_data(client.data_to_send())
     (content_type, _, payload) = split_records(server.data_to_send())[0]
-    assert content_type == HANDSHAKE and payload[0] == H.server_hello
+    assert content_type == HANDSHAKE and payload[0] == HandshakeType.server_hello
     return payload
 
 
@@ -311,7 +308,7 @@ def test_mutated_client_hello_fields(data: st.DataObject) -> None:
         client, server = new_pair(hook)
         outcome = finish(client, server)
     if outcome == "complete":
-        assert E.supported_versions in dict(extensions)
+        assert ExtensionType.supported_versions in dict(extensions)
 
 
 @FUZZ
@@ -320,7 +317,7 @@ def test_client_hello_with_duplicate_extensions(data: st.DataObject) -> None:
     original = ClientHello.parse(client_hello_message()[4:])
     extensions = data.draw(extension_lists(original.extensions, duplicates=True))
     body = dataclasses.replace(original, extensions=[]).serialize()[:-2]
-    hello = message(H.client_hello, body + encode_extensions_raw(extensions))
+    hello = message(HandshakeType.client_hello, body + encode_extensions_raw(extensions))
     with time_limit(10):
         client, server = new_pair()
         client.data_to_send()
@@ -368,13 +365,15 @@ def test_mutated_server_hello_fields(data: st.DataObject) -> None:
         hello = ServerHello.parse(raw[4:])
         random = HELLO_RETRY_REQUEST_RANDOM if retry else hello.random
         body = dataclasses.replace(hello, random=random, cipher_suite=suite, extensions=[])
-        return message(H.server_hello, body.serialize()[:-2] + encode_extensions_raw(extensions))
+        return message(
+            HandshakeType.server_hello, body.serialize()[:-2] + encode_extensions_raw(extensions)
+        )
 
     with time_limit(10):
         client, server = new_pair()
         mitm = ManInTheMiddle(client, server)
         server.receive_data(mitm.client_flight())
-        error = feed(client, mitm.server_flight(rewrite_type(H.server_hello, change)))
+        error = feed(client, mitm.server_flight(rewrite_type(HandshakeType.server_hello, change)))
         if error is None:
             finish(client, server)
 
@@ -385,7 +384,13 @@ def test_mutated_server_hello_fields(data: st.DataObject) -> None:
 @FUZZ
 @given(
     data=st.data(),
-    target=st.sampled_from([H.encrypted_extensions, H.certificate, H.certificate_verify]),
+    target=st.sampled_from(
+        [
+            HandshakeType.encrypted_extensions,
+            HandshakeType.certificate,
+            HandshakeType.certificate_verify,
+        ]
+    ),
 )
 def test_mutated_protected_server_messages(data: st.DataObject, target: int) -> None:
     with time_limit(10):
@@ -399,7 +404,7 @@ def test_mutated_protected_server_messages(data: st.DataObject, target: int) -> 
         def change(msg_type: int, raw: bytes) -> bytes | None:
             if msg_type != target:
                 return None
-            mutated = data.draw(mutations(raw, marks), label=H(target).name)
+            mutated = data.draw(mutations(raw, marks), label=HandshakeType(target).name)
             seen.append((raw, mutated))
             return mutated
 
@@ -414,9 +419,9 @@ def test_mutated_protected_server_messages(data: st.DataObject, target: int) -> 
 @given(data=st.data())
 def test_random_encrypted_extensions(data: st.DataObject) -> None:
     original = [
-        (int(E.server_name), b""),
-        (int(E.application_layer_protocol_negotiation), b"\x00\x03\x02h2"),
-        (int(E.supported_groups), b"\x00\x02\x00\x1d"),
+        (int(ExtensionType.server_name), b""),
+        (int(ExtensionType.application_layer_protocol_negotiation), b"\x00\x03\x02h2"),
+        (int(ExtensionType.supported_groups), b"\x00\x02\x00\x1d"),
     ]
     extensions = data.draw(extension_lists(original, duplicates=True))
     with time_limit(10):
@@ -424,8 +429,10 @@ def test_random_encrypted_extensions(data: st.DataObject) -> None:
         mitm = ManInTheMiddle(client, server)
         server.receive_data(mitm.client_flight())
         rewrite = rewrite_type(
-            H.encrypted_extensions,
-            lambda raw: message(H.encrypted_extensions, encode_extensions_raw(extensions)),
+            HandshakeType.encrypted_extensions,
+            lambda raw: message(
+                HandshakeType.encrypted_extensions, encode_extensions_raw(extensions)
+            ),
         )
         error = feed(client, mitm.server_flight(rewrite))
         if error is None:
@@ -455,13 +462,13 @@ def test_random_certificate_entries(data: st.DataObject) -> None:
             body += len(cert_data).to_bytes(3, "big") + cert_data
             body += encode_extensions_raw(extensions)
         payload = bytes((len(context),)) + context + len(body).to_bytes(3, "big") + body
-        return message(H.certificate, payload)
+        return message(HandshakeType.certificate, payload)
 
     with time_limit(10):
         client, server = new_pair()
         mitm = ManInTheMiddle(client, server)
         server.receive_data(mitm.client_flight())
-        error = feed(client, mitm.server_flight(rewrite_type(H.certificate, build)))
+        error = feed(client, mitm.server_flight(rewrite_type(HandshakeType.certificate, build)))
         if error is None:
             finish(client, server)
 
@@ -493,7 +500,7 @@ def test_mutated_certificate_without_verification(ops: list[Op]) -> None:
             seen.append((raw, apply_ops(raw, ops, marks)))
             return seen[-1][1]
 
-        error = feed(client, mitm.server_flight(rewrite_type(H.certificate, change)))
+        error = feed(client, mitm.server_flight(rewrite_type(HandshakeType.certificate, change)))
         outcome = type(error).__name__ if error is not None else finish(client, server)
     ((original, mutated),) = seen
     assert outcome != "complete" or mutated == original
@@ -516,7 +523,7 @@ def test_mutated_client_finished(data: st.DataObject) -> None:
             seen.append((raw, data.draw(mutations(raw), label="Finished")))
             return seen[-1][1]
 
-        error = feed(server, mitm.client_flight(rewrite_type(H.finished, change)))
+        error = feed(server, mitm.client_flight(rewrite_type(HandshakeType.finished, change)))
         outcome = type(error).__name__ if error is not None else finish(client, server)
     ((original, mutated),) = seen
     assert outcome != "complete" or mutated == original
@@ -549,9 +556,9 @@ def test_mutated_hello_retry_flow(data: st.DataObject, mutate_retry: bool) -> No
         seen: list[tuple[bytes, bytes]] = []
 
         def change(msg_type: int, raw: bytes) -> bytes | None:
-            if msg_type not in (H.server_hello, H.client_hello):
+            if msg_type not in (HandshakeType.server_hello, HandshakeType.client_hello):
                 return None
-            seen.append((raw, data.draw(mutations(raw), label=H(msg_type).name)))
+            seen.append((raw, data.draw(mutations(raw), label=HandshakeType(msg_type).name)))
             return seen[-1][1]
 
         if mutate_retry:
@@ -694,7 +701,7 @@ def test_bounded_buffering_of_a_long_handshake_stream() -> None:
     message: the 64 KiB message completes (and fails to parse), nothing piles up."""
     _, server = new_pair()
     body = bytes(1 << 16)
-    stream = message(H.client_hello, body)
+    stream = message(HandshakeType.client_hello, body)
     records = b"".join(
         record(HANDSHAKE, stream[i : i + (1 << 14)]) for i in range(0, len(stream), 1 << 14)
     )

@@ -62,9 +62,9 @@ from cytls.connection import MAX_WARNING_ALERTS
 from cytls.errors import CertificateError, ProtocolError, TLSError
 from cytls.events import AlertReceived, KeyUpdated
 from cytls.handshake.client13 import MAX_POST_HANDSHAKE_REQUESTS
-from cytls.wire.enums import AlertDescription as A
+from cytls.wire.enums import AlertDescription
 
-USER_CANCELED = bytes([1, A.user_canceled])
+USER_CANCELED = bytes([1, AlertDescription.user_canceled])
 KEY_UPDATE = 24
 
 
@@ -85,7 +85,9 @@ def test_user_canceled_flood_before_the_client_hello() -> None:
     flood = record(ALERT, USER_CANCELED) * 10_000
 
     def receive() -> None:
-        assert_aborts(server, flood, ProtocolError, A.unexpected_message, match="non-fatal")
+        assert_aborts(
+            server, flood, ProtocolError, AlertDescription.unexpected_message, match="non-fatal"
+        )
 
     assert peak_allocated(receive) <= len(flood) + 64 * 1024  # the input, and no more
     assert len(events(server)) == MAX_WARNING_ALERTS - 1
@@ -101,9 +103,11 @@ def test_user_canceled_alerts_with_data_between_them() -> None:
         )
         client.receive_data(send.seal(APPDATA, b"data"))
     assert client.recv() == b"data" * 3
-    assert events(client).count(AlertReceived(A.user_canceled, 1)) == 3 * (MAX_WARNING_ALERTS - 1)
+    assert events(client).count(AlertReceived(AlertDescription.user_canceled, 1)) == 3 * (
+        MAX_WARNING_ALERTS - 1
+    )
     flood = b"".join(send.seal(ALERT, USER_CANCELED) for _ in range(MAX_WARNING_ALERTS))
-    assert_aborts(client, flood, ProtocolError, A.unexpected_message)
+    assert_aborts(client, flood, ProtocolError, AlertDescription.unexpected_message)
 
 
 # --- the event queue and wrap_bio ----------------------------------------------------------------
@@ -228,7 +232,11 @@ def test_post_handshake_certificate_requests_are_limited() -> None:
         assert server.peer_certificates
     server.verify_client_post_handshake()
     assert_aborts(
-        client, server.data_to_send(), ProtocolError, A.unexpected_message, match="post-handshake"
+        client,
+        server.data_to_send(),
+        ProtocolError,
+        AlertDescription.unexpected_message,
+        match="post-handshake",
     )
 
 
@@ -279,7 +287,7 @@ def test_a_record_between_handshake_fragments(between: tuple[int, bytes]) -> Non
         client,
         fragmented_key_update(client, between),
         ProtocolError,
-        A.unexpected_message,
+        AlertDescription.unexpected_message,
         match="between the fragments",
     )
 
@@ -308,7 +316,7 @@ def test_early_data_past_the_limit_is_never_readable() -> None:
     server = cytls.Connection(server_ctx, server_side=True)
     with pytest.raises(ProtocolError) as info:
         server.receive_data(client.data_to_send())
-    assert info.value.alert == A.unexpected_message
+    assert info.value.alert == AlertDescription.unexpected_message
     assert server.pending() == 0
     with pytest.raises(ProtocolError):
         server.recv()
@@ -329,7 +337,13 @@ def test_rejected_early_data_records_are_counted(extra: int) -> None:
     flight = client.data_to_send()
     server = cytls.Connection(server_ctx, server_side=True)
     if extra:
-        assert_aborts(server, flight, ProtocolError, A.unexpected_message, match="rejected early")
+        assert_aborts(
+            server,
+            flight,
+            ProtocolError,
+            AlertDescription.unexpected_message,
+            match="rejected early",
+        )
     else:
         server.receive_data(flight)
         client.receive_data(server.data_to_send())
@@ -364,7 +378,11 @@ def test_a_certificate_message_over_max_cert_list() -> None:
     server = cytls.Connection(server_context(creds), server_side=True)
     server.receive_data(client.data_to_send())
     assert_aborts(
-        client, server.data_to_send(), ProtocolError, A.decode_error, match="65536-byte limit"
+        client,
+        server.data_to_send(),
+        ProtocolError,
+        AlertDescription.decode_error,
+        match="65536-byte limit",
     )
     with pytest.raises(ValueError):
         client_ctx.max_cert_list = 1 << 24
@@ -483,7 +501,7 @@ def test_a_server_chain_with_a_duplicate_extension() -> None:
         client,
         server.data_to_send(),
         CertificateError,
-        A.bad_certificate,
+        AlertDescription.bad_certificate,
         peer=server,
         match="certificate #1 of the chain is malformed",
     )
@@ -503,7 +521,7 @@ def test_a_client_chain_with_a_duplicate_extension() -> None:
         server,
         client.data_to_send(),
         CertificateError,
-        A.bad_certificate,
+        AlertDescription.bad_certificate,
         peer=client,
         match="certificate #1 of the chain is malformed",
     )
@@ -523,7 +541,7 @@ def test_a_key_log_file_that_cannot_be_written_fails_the_connection(tmp_path: Pa
     path.unlink()
     path.mkdir()
     error = assert_aborts(
-        client, server.data_to_send(), ProtocolError, A.internal_error, peer=server
+        client, server.data_to_send(), ProtocolError, AlertDescription.internal_error, peer=server
     )
     assert isinstance(error.__cause__, IsADirectoryError)
 
@@ -579,7 +597,7 @@ def ssl_server_alert(flight: bytes) -> int:
 def test_an_invalid_key_share_gets_the_alert_openssl_sends(case: str) -> None:
     group_names, share = INVALID_SHARES[case]
     flight = with_share(group_names, share())
-    expected = A(ssl_server_alert(flight))
+    expected = AlertDescription(ssl_server_alert(flight))
     server = cytls.Connection(server_context(), server_side=True)
     assert_aborts(server, flight, ProtocolError, expected)
 

@@ -40,7 +40,7 @@ from cytls.crypto.groups import GROUP_NAMES
 from cytls.events import HandshakeComplete
 from cytls.handshake.common import Environment
 from cytls.wire import extensions as ext
-from cytls.wire.enums import AlertDescription as A
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
     EncryptedExtensions,
@@ -49,8 +49,6 @@ from cytls.wire.messages import (
     ServerHello,
 )
 
-E = ExtensionType
-H = HandshakeType
 EARLY = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
 PSK_KE, PSK_DHE_KE = 0, 1
 
@@ -114,7 +112,7 @@ def shared_keys(tmp_path: Path, *server_contexts: cytls.TLSContext) -> None:
 
 def server_hello_of(flight: bytes) -> ServerHello:
     raw = plaintext_messages(flight)[0]
-    assert raw[0] == H.server_hello
+    assert raw[0] == HandshakeType.server_hello
     return ServerHello.parse(raw[4:])
 
 
@@ -134,8 +132,15 @@ def test_resumption_skips_the_certificate() -> None:
     assert client.session_reused and server.session_reused
     assert completed(client).session_resumed and completed(server).session_resumed
     sent_by_server = [msg_type for _, msg_type, _ in mitm.to_client.seen]
-    assert H.certificate not in sent_by_server and H.certificate_verify not in sent_by_server
-    assert sent_by_server[:3] == [H.server_hello, H.encrypted_extensions, H.finished]
+    assert (
+        HandshakeType.certificate not in sent_by_server
+        and HandshakeType.certificate_verify not in sent_by_server
+    )
+    assert sent_by_server[:3] == [
+        HandshakeType.server_hello,
+        HandshakeType.encrypted_extensions,
+        HandshakeType.finished,
+    ]
     assert client.peer_certificates == session.peer_certificates
     client.send(b"after resumption")
     server.receive_data(client.data_to_send())
@@ -188,7 +193,7 @@ def test_tampered_ticket_is_a_full_handshake(where: str) -> None:
     forged = dataclasses.replace(session, ticket=tampered(session.ticket, where))
     client, server = resumption(client_ctx, server_ctx, forged)
     flight = client.data_to_send()
-    assert E.pre_shared_key in extension_map(client_hello_of(flight).extensions)
+    assert ExtensionType.pre_shared_key in extension_map(client_hello_of(flight).extensions)
     server.receive_data(flight)
     full_handshake(client, server)
 
@@ -218,7 +223,7 @@ def test_expired_session_is_not_offered() -> None:
     later = Environment(now=lambda: time.time() + 61)
     client, server = resumption(client_ctx, server_ctx, session, client_env=later)
     flight = client.data_to_send()
-    assert E.pre_shared_key not in extension_map(client_hello_of(flight).extensions)
+    assert ExtensionType.pre_shared_key not in extension_map(client_hello_of(flight).extensions)
     server.receive_data(flight)
     full_handshake(client, server)
 
@@ -258,7 +263,7 @@ def test_session_for_another_hostname_is_not_offered() -> None:
     client_ctx.verify_mode = cytls.CERT_NONE
     client, server = resumption(client_ctx, server_ctx, session, hostname="example.com")
     flight = client.data_to_send()
-    assert E.pre_shared_key not in extension_map(client_hello_of(flight).extensions)
+    assert ExtensionType.pre_shared_key not in extension_map(client_hello_of(flight).extensions)
     server.receive_data(flight)
     full_handshake(client, server)
 
@@ -297,12 +302,14 @@ def test_psk_key_exchange_mode(
         server_ctx.options |= cytls.OP_ALLOW_NO_DHE_KEX
     client, server = resumption(client_ctx, server_ctx, session)
     client_flight = client.data_to_send()
-    modes = extension_map(client_hello_of(client_flight).extensions)[E.psk_key_exchange_modes]
+    modes = extension_map(client_hello_of(client_flight).extensions)[
+        ExtensionType.psk_key_exchange_modes
+    ]
     offered = ext.decode_psk_key_exchange_modes(modes)
     assert offered == ([PSK_DHE_KE, PSK_KE] if client_allows else [PSK_DHE_KE])
     server.receive_data(client_flight)
     flight = server.data_to_send()
-    has_share = E.key_share in extension_map(server_hello_of(flight).extensions)
+    has_share = ExtensionType.key_share in extension_map(server_hello_of(flight).extensions)
     client.receive_data(flight)
     pump(client, server)
     assert client.session_reused and server.session_reused
@@ -317,7 +324,9 @@ def test_psk_ke_alone_to_a_server_that_refuses_it() -> None:
 
     def psk_ke_only(hello: ClientHello) -> ClientHello:
         modes = ext.encode_psk_key_exchange_modes([PSK_KE])
-        extensions = replace_extension(hello.extensions, E.psk_key_exchange_modes, modes)
+        extensions = replace_extension(
+            hello.extensions, ExtensionType.psk_key_exchange_modes, modes
+        )
         return dataclasses.replace(hello, extensions=extensions)
 
     client_ctx, server_ctx = contexts()
@@ -365,7 +374,13 @@ def test_too_much_early_data_is_unexpected_message() -> None:
     client_ctx, server_ctx, session = early_contexts(size=64)
     greedy = dataclasses.replace(session, max_early_data_size=1 << 20)
     client, server = resumption(client_ctx, server_ctx, greedy, early_data=bytes(65))
-    assert_aborts(server, client.data_to_send(), ProtocolError, A.unexpected_message, peer=client)
+    assert_aborts(
+        server,
+        client.data_to_send(),
+        ProtocolError,
+        AlertDescription.unexpected_message,
+        peer=client,
+    )
 
 
 def test_early_data_split_over_records_beyond_the_limit() -> None:
@@ -377,7 +392,7 @@ def test_early_data_split_over_records_beyond_the_limit() -> None:
     client._record.write(23, bytes(40))  # a second 0-RTT record, still under the early key
     server.receive_data(first_flight)
     assert server.early_data_accepted
-    assert_aborts(server, client.data_to_send(), ProtocolError, A.unexpected_message)
+    assert_aborts(server, client.data_to_send(), ProtocolError, AlertDescription.unexpected_message)
 
 
 def second_server(tmp_path: Path, change: str) -> tuple[cytls.Connection, cytls.Connection]:
@@ -511,7 +526,7 @@ def test_rejected_early_data_beyond_the_allowance_is_unexpected_message() -> Non
     assert server.early_data_accepted
     greedy = dataclasses.replace(session, max_early_data_size=1 << 20)
     client, server = resumption(client_ctx, server_ctx, greedy, early_data=bytes(65537))
-    assert_aborts(server, client.data_to_send(), ProtocolError, A.unexpected_message)
+    assert_aborts(server, client.data_to_send(), ProtocolError, AlertDescription.unexpected_message)
 
 
 # --- aborts ------------------------------------------------------------------------------------
@@ -528,8 +543,8 @@ def test_bad_binder_is_decrypt_error() -> None:
     session = new_session(client_ctx, server_ctx)
     client, server = resumption(client_ctx, server_ctx, session)
     mitm = ManInTheMiddle(client, server)
-    flight = mitm.client_flight(rewrite_type(H.client_hello, flip_last_byte))
-    assert_aborts(server, flight, ProtocolError, A.decrypt_error, peer=client)
+    flight = mitm.client_flight(rewrite_type(HandshakeType.client_hello, flip_last_byte))
+    assert_aborts(server, flight, ProtocolError, AlertDescription.decrypt_error, peer=client)
 
 
 def test_binder_of_another_client_hello_is_decrypt_error() -> None:
@@ -542,8 +557,10 @@ def test_binder_of_another_client_hello_is_decrypt_error() -> None:
         hello = ClientHello.parse(body)
         return dataclasses.replace(hello, random=bytes(32)).serialize()
 
-    flight = ManInTheMiddle(client, server).client_flight(rewrite_body(H.client_hello, new_random))
-    assert_aborts(server, flight, ProtocolError, A.decrypt_error, peer=client)
+    flight = ManInTheMiddle(client, server).client_flight(
+        rewrite_body(HandshakeType.client_hello, new_random)
+    )
+    assert_aborts(server, flight, ProtocolError, AlertDescription.decrypt_error, peer=client)
 
 
 def server_hello_rewrite(change: Callable[[ServerHello], ServerHello]) -> Callable[[bytes], bytes]:
@@ -560,17 +577,19 @@ def test_server_selecting_identity_we_did_not_offer() -> None:
 
     def select_1(hello: ServerHello) -> ServerHello:
         psk = ext.encode_pre_shared_key_server(1)
-        extensions = replace_extension(hello.extensions, E.pre_shared_key, psk)
+        extensions = replace_extension(hello.extensions, ExtensionType.pre_shared_key, psk)
         return dataclasses.replace(hello, extensions=extensions)
 
-    flight = mitm.server_flight(rewrite_body(H.server_hello, server_hello_rewrite(select_1)))
-    assert_aborts(client, flight, ProtocolError, A.illegal_parameter, peer=server)
+    flight = mitm.server_flight(
+        rewrite_body(HandshakeType.server_hello, server_hello_rewrite(select_1))
+    )
+    assert_aborts(client, flight, ProtocolError, AlertDescription.illegal_parameter, peer=server)
 
 
 def with_early_data_indication(raw: bytes) -> bytes:
     extensions = EncryptedExtensions.parse(raw[4:]).extensions
-    extensions = [*extensions, (E.early_data, ext.encode_early_data_indication(None))]
-    return message(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
+    extensions = [*extensions, (ExtensionType.early_data, ext.encode_early_data_indication(None))]
+    return message(HandshakeType.encrypted_extensions, EncryptedExtensions(extensions).serialize())
 
 
 def test_encrypted_extensions_accepting_early_data_never_offered() -> None:
@@ -581,8 +600,12 @@ def test_encrypted_extensions_accepting_early_data_never_offered() -> None:
     client, server = resumption(client_ctx, server_ctx, session)
     mitm = ManInTheMiddle(client, server)
     server.receive_data(mitm.client_flight())
-    flight = mitm.server_flight(rewrite_type(H.encrypted_extensions, with_early_data_indication))
-    assert_aborts(client, flight, ProtocolError, A.unsupported_extension, peer=server)
+    flight = mitm.server_flight(
+        rewrite_type(HandshakeType.encrypted_extensions, with_early_data_indication)
+    )
+    assert_aborts(
+        client, flight, ProtocolError, AlertDescription.unsupported_extension, peer=server
+    )
 
 
 def test_encrypted_extensions_accepting_early_data_without_the_psk() -> None:
@@ -598,7 +621,7 @@ def test_encrypted_extensions_accepting_early_data_without_the_psk() -> None:
     flight = mitm.relay(
         mitm.to_client,
         server.data_to_send(),
-        rewrite_type(H.encrypted_extensions, with_early_data_indication),
+        rewrite_type(HandshakeType.encrypted_extensions, with_early_data_indication),
     )
-    error = assert_aborts(client, flight, ProtocolError, A.illegal_parameter)
+    error = assert_aborts(client, flight, ProtocolError, AlertDescription.illegal_parameter)
     assert "early data" in str(error)

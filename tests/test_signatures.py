@@ -34,21 +34,32 @@ from cytls.crypto.signatures import (
 from cytls.errors import ProtocolError
 from cytls.wire.enums import AlertDescription
 
-S = SignatureScheme
 VECTORS = json.loads(
     (Path(__file__).parent / "vectors" / "rfc8448_certificate_verify.json").read_text("utf-8")
 )
 
 # (key type in tests/pki.py, the schemes that key makes, preferred first)
 KEY_SCHEMES = {
-    "ecdsa-p256": [S.ecdsa_secp256r1_sha256],
-    "ecdsa-p384": [S.ecdsa_secp384r1_sha384],
-    "ecdsa-p521": [S.ecdsa_secp521r1_sha512],
-    "rsa2048": [S.rsa_pss_rsae_sha256, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha512],
-    "rsa3072": [S.rsa_pss_rsae_sha256, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha512],
-    "rsa-pss": [S.rsa_pss_pss_sha256, S.rsa_pss_pss_sha384, S.rsa_pss_pss_sha512],
-    "ed25519": [S.ed25519],
-    "ed448": [S.ed448],
+    "ecdsa-p256": [SignatureScheme.ecdsa_secp256r1_sha256],
+    "ecdsa-p384": [SignatureScheme.ecdsa_secp384r1_sha384],
+    "ecdsa-p521": [SignatureScheme.ecdsa_secp521r1_sha512],
+    "rsa2048": [
+        SignatureScheme.rsa_pss_rsae_sha256,
+        SignatureScheme.rsa_pss_rsae_sha384,
+        SignatureScheme.rsa_pss_rsae_sha512,
+    ],
+    "rsa3072": [
+        SignatureScheme.rsa_pss_rsae_sha256,
+        SignatureScheme.rsa_pss_rsae_sha384,
+        SignatureScheme.rsa_pss_rsae_sha512,
+    ],
+    "rsa-pss": [
+        SignatureScheme.rsa_pss_pss_sha256,
+        SignatureScheme.rsa_pss_pss_sha384,
+        SignatureScheme.rsa_pss_pss_sha512,
+    ],
+    "ed25519": [SignatureScheme.ed25519],
+    "ed448": [SignatureScheme.ed448],
 }
 ROUND_TRIPS = [
     (key_type, scheme) for key_type, schemes in KEY_SCHEMES.items() for scheme in schemes
@@ -101,24 +112,24 @@ def test_code_points_are_rfc8446s() -> None:
 
 def test_offered_lists() -> None:
     expected = (
-        S.ed25519,
-        S.ecdsa_secp256r1_sha256,
-        S.ecdsa_secp384r1_sha384,
-        S.rsa_pss_rsae_sha256,
-        S.rsa_pss_rsae_sha384,
-        S.rsa_pss_rsae_sha512,
-        S.rsa_pss_pss_sha256,
-        S.rsa_pss_pss_sha384,
-        S.rsa_pss_pss_sha512,
+        SignatureScheme.ed25519,
+        SignatureScheme.ecdsa_secp256r1_sha256,
+        SignatureScheme.ecdsa_secp384r1_sha384,
+        SignatureScheme.rsa_pss_rsae_sha256,
+        SignatureScheme.rsa_pss_rsae_sha384,
+        SignatureScheme.rsa_pss_rsae_sha512,
+        SignatureScheme.rsa_pss_pss_sha256,
+        SignatureScheme.rsa_pss_pss_sha384,
+        SignatureScheme.rsa_pss_pss_sha512,
     )
     assert expected == CERTIFICATE_VERIFY_SCHEMES
     # PKCS#1 v1.5 only inside certificates, SHA-1 nowhere (RFC 8446 §4.2.3).
     assert set(CERTIFICATE_SCHEMES) == {
         *CERTIFICATE_VERIFY_SCHEMES,
-        S.rsa_pkcs1_sha256,
-        S.rsa_pkcs1_sha384,
-        S.rsa_pkcs1_sha512,
-        S.ecdsa_secp521r1_sha512,
+        SignatureScheme.rsa_pkcs1_sha256,
+        SignatureScheme.rsa_pkcs1_sha384,
+        SignatureScheme.rsa_pkcs1_sha512,
+        SignatureScheme.ecdsa_secp521r1_sha512,
     }
     assert CERTIFICATE_SCHEMES[: len(CERTIFICATE_VERIFY_SCHEMES)] == CERTIFICATE_VERIFY_SCHEMES
     assert len(set(CERTIFICATE_SCHEMES)) == len(CERTIFICATE_SCHEMES)
@@ -191,13 +202,20 @@ def test_keys_that_cannot_sign(make_key, words: str) -> None:
 
 def test_choose_our_preference_among_the_peers(leaves: dict[str, pki.Pair]) -> None:
     _, key = leaves["rsa2048"]
-    peer = [S.rsa_pss_rsae_sha512, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha256]
-    assert choose_scheme(key, peer) == S.rsa_pss_rsae_sha256
-    assert choose_scheme(key, [S.rsa_pkcs1_sha256, S.rsa_pss_rsae_sha384]) == 0x0805
+    peer = [
+        SignatureScheme.rsa_pss_rsae_sha512,
+        SignatureScheme.rsa_pss_rsae_sha384,
+        SignatureScheme.rsa_pss_rsae_sha256,
+    ]
+    assert choose_scheme(key, peer) == SignatureScheme.rsa_pss_rsae_sha256
+    assert (
+        choose_scheme(key, [SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.rsa_pss_rsae_sha384])
+        == 0x0805
+    )
     pss_cert, pss_key = leaves["rsa-pss"]
-    both = [S.rsa_pss_rsae_sha256, S.rsa_pss_pss_sha384]
-    assert choose_scheme(pss_key, both, certificate=pss_cert) == S.rsa_pss_pss_sha384
-    assert choose_scheme(pss_key, both) == S.rsa_pss_rsae_sha256
+    both = [SignatureScheme.rsa_pss_rsae_sha256, SignatureScheme.rsa_pss_pss_sha384]
+    assert choose_scheme(pss_key, both, certificate=pss_cert) == SignatureScheme.rsa_pss_pss_sha384
+    assert choose_scheme(pss_key, both) == SignatureScheme.rsa_pss_rsae_sha256
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa-p256", "ed25519", "ed448", "ecdsa-p521"])
@@ -216,7 +234,7 @@ def test_no_scheme_in_common(leaves: dict[str, pki.Pair]) -> None:
         AlertDescription.handshake_failure,
         choose_scheme,
         key,
-        [S.ecdsa_secp256r1_sha256, S.rsa_pss_rsae_sha256],
+        [SignatureScheme.ecdsa_secp256r1_sha256, SignatureScheme.rsa_pss_rsae_sha256],
     )
     message = str(error)
     assert "no signature scheme in common" in message
@@ -279,17 +297,17 @@ def test_eddsa_signature_is_the_keys_own(leaves: dict[str, pki.Pair]) -> None:
     """sign() signs exactly what it is given (EdDSA is deterministic, so this is checkable)."""
     _, ed_key = leaves["ed25519"]
     content = certificate_verify_input(TRANSCRIPT, server=True)
-    assert sign(ed_key, S.ed25519, content) == ed_key.sign(content)
+    assert sign(ed_key, SignatureScheme.ed25519, content) == ed_key.sign(content)
 
 
 @pytest.mark.parametrize(
     "scheme",
     [
-        S.rsa_pkcs1_sha256,
-        S.rsa_pkcs1_sha384,
-        S.rsa_pkcs1_sha512,
-        S.rsa_pkcs1_sha1,
-        S.ecdsa_sha1,
+        SignatureScheme.rsa_pkcs1_sha256,
+        SignatureScheme.rsa_pkcs1_sha384,
+        SignatureScheme.rsa_pkcs1_sha512,
+        SignatureScheme.rsa_pkcs1_sha1,
+        SignatureScheme.ecdsa_sha1,
         0x0402,  # dsa_sha256 (TLS 1.2 only)
         0x0000,
         0xFEFE,
@@ -309,16 +327,28 @@ def test_verify_refuses_schemes_not_allowed_in_tls13(
 
 MISFITS = [
     # (key type, scheme, words in the message)
-    ("ecdsa-p256", S.ecdsa_secp384r1_sha384, "needs a P-384 key, not a P-256 ECDSA key"),
-    ("ecdsa-p384", S.ecdsa_secp256r1_sha256, "needs a P-256 key, not a P-384 ECDSA key"),
-    ("ecdsa-p256", S.ecdsa_secp521r1_sha512, "needs a P-521 key"),
-    ("ecdsa-p256", S.rsa_pss_rsae_sha256, "needs an RSA key, not a P-256 ECDSA key"),
-    ("ecdsa-p256", S.ed25519, "needs an Ed25519 key"),
-    ("rsa2048", S.ecdsa_secp256r1_sha256, "needs an ECDSA key, not a 2048-bit RSA key"),
-    ("rsa2048", S.ed25519, "needs an Ed25519 key, not a 2048-bit RSA key"),
-    ("ed25519", S.ed448, "needs an Ed448 key, not an Ed25519 key"),
-    ("ed448", S.ed25519, "needs an Ed25519 key, not an Ed448 key"),
-    ("ed25519", S.rsa_pss_pss_sha256, "needs an RSA key"),
+    (
+        "ecdsa-p256",
+        SignatureScheme.ecdsa_secp384r1_sha384,
+        "needs a P-384 key, not a P-256 ECDSA key",
+    ),
+    (
+        "ecdsa-p384",
+        SignatureScheme.ecdsa_secp256r1_sha256,
+        "needs a P-256 key, not a P-384 ECDSA key",
+    ),
+    ("ecdsa-p256", SignatureScheme.ecdsa_secp521r1_sha512, "needs a P-521 key"),
+    ("ecdsa-p256", SignatureScheme.rsa_pss_rsae_sha256, "needs an RSA key, not a P-256 ECDSA key"),
+    ("ecdsa-p256", SignatureScheme.ed25519, "needs an Ed25519 key"),
+    (
+        "rsa2048",
+        SignatureScheme.ecdsa_secp256r1_sha256,
+        "needs an ECDSA key, not a 2048-bit RSA key",
+    ),
+    ("rsa2048", SignatureScheme.ed25519, "needs an Ed25519 key, not a 2048-bit RSA key"),
+    ("ed25519", SignatureScheme.ed448, "needs an Ed448 key, not an Ed25519 key"),
+    ("ed448", SignatureScheme.ed25519, "needs an Ed25519 key, not an Ed448 key"),
+    ("ed25519", SignatureScheme.rsa_pss_pss_sha256, "needs an RSA key"),
 ]
 
 
@@ -339,13 +369,15 @@ def test_rsae_scheme_with_a_pss_certificate(leaves: dict[str, pki.Pair]) -> None
     """rsa_pss_rsae_* needs an rsaEncryption key in the certificate (RFC 8446 §4.2.3)."""
     cert, key = leaves["rsa-pss"]
     content = certificate_verify_input(TRANSCRIPT, server=True)
-    signature = sign(key, S.rsa_pss_rsae_sha256, content)
-    verify(key.public_key(), S.rsa_pss_rsae_sha256, signature, content)  # the key alone: fine
+    signature = sign(key, SignatureScheme.rsa_pss_rsae_sha256, content)
+    verify(
+        key.public_key(), SignatureScheme.rsa_pss_rsae_sha256, signature, content
+    )  # the key alone: fine
     error = expect(
         AlertDescription.illegal_parameter,
         verify,
         key.public_key(),
-        S.rsa_pss_rsae_sha256,
+        SignatureScheme.rsa_pss_rsae_sha256,
         signature,
         content,
         certificate=cert,
@@ -356,9 +388,14 @@ def test_rsae_scheme_with_a_pss_certificate(leaves: dict[str, pki.Pair]) -> None
 def test_pss_scheme_with_an_rsaencryption_certificate(leaves: dict[str, pki.Pair]) -> None:
     cert, key = leaves["rsa2048"]
     content = certificate_verify_input(TRANSCRIPT, server=True)
-    signature = sign(key, S.rsa_pss_pss_sha256, content)
+    signature = sign(key, SignatureScheme.rsa_pss_pss_sha256, content)
     error = expect(
-        AlertDescription.illegal_parameter, verify, cert, S.rsa_pss_pss_sha256, signature, content
+        AlertDescription.illegal_parameter,
+        verify,
+        cert,
+        SignatureScheme.rsa_pss_pss_sha256,
+        signature,
+        content,
     )
     assert "certificate's key is rsaEncryption" in str(error)
 
@@ -366,10 +403,20 @@ def test_pss_scheme_with_an_rsaencryption_certificate(leaves: dict[str, pki.Pair
 def test_pss_scheme_outside_the_certificates_parameters(ca: pki.Pair) -> None:
     cert, key = pki.make_leaf(ca, "rsa-pss", pss_hash="sha384")
     content = certificate_verify_input(TRANSCRIPT, server=True)
-    verify(cert, S.rsa_pss_pss_sha384, sign(key, S.rsa_pss_pss_sha384, content), content)
-    signature = sign(key, S.rsa_pss_pss_sha256, content)
+    verify(
+        cert,
+        SignatureScheme.rsa_pss_pss_sha384,
+        sign(key, SignatureScheme.rsa_pss_pss_sha384, content),
+        content,
+    )
+    signature = sign(key, SignatureScheme.rsa_pss_pss_sha256, content)
     error = expect(
-        AlertDescription.illegal_parameter, verify, cert, S.rsa_pss_pss_sha256, signature, content
+        AlertDescription.illegal_parameter,
+        verify,
+        cert,
+        SignatureScheme.rsa_pss_pss_sha256,
+        signature,
+        content,
     )
     assert "restrict to sha384" in str(error)
 
@@ -379,13 +426,13 @@ def test_scheme_we_did_not_offer(leaves: dict[str, pki.Pair]) -> None:
     TLS 1.3 but not in CERTIFICATE_VERIFY_SCHEMES."""
     cert, key = leaves["ecdsa-p521"]
     content = certificate_verify_input(TRANSCRIPT, server=True)
-    signature = sign(key, S.ecdsa_secp521r1_sha512, content)
-    verify(cert, S.ecdsa_secp521r1_sha512, signature, content)
+    signature = sign(key, SignatureScheme.ecdsa_secp521r1_sha512, content)
+    verify(cert, SignatureScheme.ecdsa_secp521r1_sha512, signature, content)
     error = expect(
         AlertDescription.illegal_parameter,
         verify,
         cert,
-        S.ecdsa_secp521r1_sha512,
+        SignatureScheme.ecdsa_secp521r1_sha512,
         signature,
         content,
         allowed=CERTIFICATE_VERIFY_SCHEMES,
@@ -402,7 +449,7 @@ def test_rsa_key_too_small_for_the_hash() -> None:
         AlertDescription.illegal_parameter,
         verify,
         public_key,
-        S.rsa_pss_rsae_sha512,
+        SignatureScheme.rsa_pss_rsae_sha512,
         b"\x00" * 128,
         content,
     )
@@ -412,9 +459,9 @@ def test_rsa_key_too_small_for_the_hash() -> None:
 def test_sign_refuses_what_verify_refuses(leaves: dict[str, pki.Pair]) -> None:
     _, key = leaves["ecdsa-p256"]
     with pytest.raises(ValueError, match="needs a P-384 key"):
-        sign(key, S.ecdsa_secp384r1_sha384, b"data")
+        sign(key, SignatureScheme.ecdsa_secp384r1_sha384, b"data")
     with pytest.raises(ValueError):
-        sign(dsa.generate_private_key(1024), S.ecdsa_secp256r1_sha256, b"data")  # type: ignore[arg-type]
+        sign(dsa.generate_private_key(1024), SignatureScheme.ecdsa_secp256r1_sha256, b"data")  # type: ignore[arg-type]
 
 
 # -- RFC 8448 §3 -----------------------------------------------------------------------------------
@@ -463,15 +510,47 @@ def test_rfc8448_server_certificate_verify() -> None:
     signature = bytes.fromhex(VECTORS["signature"])
     content = certificate_verify_input(_rfc8448_transcript_hash(), server=True)
     verify(cert.public_key(), VECTORS["signature_scheme"], signature, content)
-    verify(cert, S.rsa_pss_rsae_sha256, signature, content, allowed=CERTIFICATE_VERIFY_SCHEMES)
+    verify(
+        cert,
+        SignatureScheme.rsa_pss_rsae_sha256,
+        signature,
+        content,
+        allowed=CERTIFICATE_VERIFY_SCHEMES,
+    )
     # The same bytes as a client CertificateVerify, or under another scheme, are refused.
     client = certificate_verify_input(_rfc8448_transcript_hash(), server=False)
-    expect(AlertDescription.decrypt_error, verify, cert, S.rsa_pss_rsae_sha256, signature, client)
-    expect(AlertDescription.decrypt_error, verify, cert, S.rsa_pss_rsae_sha384, signature, content)
     expect(
-        AlertDescription.illegal_parameter, verify, cert, S.rsa_pss_pss_sha256, signature, content
+        AlertDescription.decrypt_error,
+        verify,
+        cert,
+        SignatureScheme.rsa_pss_rsae_sha256,
+        signature,
+        client,
     )
-    expect(AlertDescription.illegal_parameter, verify, cert, S.rsa_pkcs1_sha256, signature, content)
+    expect(
+        AlertDescription.decrypt_error,
+        verify,
+        cert,
+        SignatureScheme.rsa_pss_rsae_sha384,
+        signature,
+        content,
+    )
+    expect(
+        AlertDescription.illegal_parameter,
+        verify,
+        cert,
+        SignatureScheme.rsa_pss_pss_sha256,
+        signature,
+        content,
+    )
+    expect(
+        AlertDescription.illegal_parameter,
+        verify,
+        cert,
+        SignatureScheme.rsa_pkcs1_sha256,
+        signature,
+        content,
+    )
 
 
 def test_rfc8448_key_signs_what_verify_accepts() -> None:
@@ -480,10 +559,10 @@ def test_rfc8448_key_signs_what_verify_accepts() -> None:
     cert = x509.load_der_x509_certificate(bytes.fromhex(VECTORS["certificate"]))
     content = certificate_verify_input(_rfc8448_transcript_hash(), server=True)
     key = _rfc8448_private_key()
-    signature = sign(key, S.rsa_pss_rsae_sha256, content)
+    signature = sign(key, SignatureScheme.rsa_pss_rsae_sha256, content)
     assert signature != bytes.fromhex(VECTORS["signature"])
     assert len(signature) == 128
-    verify(cert, S.rsa_pss_rsae_sha256, signature, content)
+    verify(cert, SignatureScheme.rsa_pss_rsae_sha256, signature, content)
     # schemes_for_key refuses to sign with a 1024-bit key (CA/B Forum BR §6.1.5)
     with pytest.raises(ValueError, match="too small"):
         schemes_for_key(key)

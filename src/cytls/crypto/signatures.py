@@ -70,27 +70,25 @@ MINIMUM_RSA_BITS = 2048
 """Smallest RSA key we sign with (CA/Browser Forum BR §6.1.5; OpenSSL security level 2)."""
 
 
-S = SignatureScheme
-
 CERTIFICATE_VERIFY_SCHEMES: tuple[int, ...] = (
-    S.ed25519,
-    S.ecdsa_secp256r1_sha256,
-    S.ecdsa_secp384r1_sha384,
-    S.rsa_pss_rsae_sha256,
-    S.rsa_pss_rsae_sha384,
-    S.rsa_pss_rsae_sha512,
-    S.rsa_pss_pss_sha256,
-    S.rsa_pss_pss_sha384,
-    S.rsa_pss_pss_sha512,
+    SignatureScheme.ed25519,
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.rsa_pss_pss_sha256,
+    SignatureScheme.rsa_pss_pss_sha384,
+    SignatureScheme.rsa_pss_pss_sha512,
 )
 """What we offer in signature_algorithms and accept in CertificateVerify, preferred first."""
 
 CERTIFICATE_SCHEMES: tuple[int, ...] = (
     *CERTIFICATE_VERIFY_SCHEMES,
-    S.ecdsa_secp521r1_sha512,
-    S.rsa_pkcs1_sha256,
-    S.rsa_pkcs1_sha384,
-    S.rsa_pkcs1_sha512,
+    SignatureScheme.ecdsa_secp521r1_sha512,
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
 )
 """What we offer in signature_algorithms_cert: PKCS#1 v1.5 is allowed inside certificates
 (RFC 8446 §4.2.3)."""
@@ -102,17 +100,17 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 _PARAMS: dict[int, tuple[str, str | None]] = {
-    S.ecdsa_secp256r1_sha256: ("ecdsa", "sha256"),
-    S.ecdsa_secp384r1_sha384: ("ecdsa", "sha384"),
-    S.ecdsa_secp521r1_sha512: ("ecdsa", "sha512"),
-    S.rsa_pss_rsae_sha256: ("rsae", "sha256"),
-    S.rsa_pss_rsae_sha384: ("rsae", "sha384"),
-    S.rsa_pss_rsae_sha512: ("rsae", "sha512"),
-    S.rsa_pss_pss_sha256: ("pss", "sha256"),
-    S.rsa_pss_pss_sha384: ("pss", "sha384"),
-    S.rsa_pss_pss_sha512: ("pss", "sha512"),
-    S.ed25519: ("eddsa", None),
-    S.ed448: ("eddsa", None),
+    SignatureScheme.ecdsa_secp256r1_sha256: ("ecdsa", "sha256"),
+    SignatureScheme.ecdsa_secp384r1_sha384: ("ecdsa", "sha384"),
+    SignatureScheme.ecdsa_secp521r1_sha512: ("ecdsa", "sha512"),
+    SignatureScheme.rsa_pss_rsae_sha256: ("rsae", "sha256"),
+    SignatureScheme.rsa_pss_rsae_sha384: ("rsae", "sha384"),
+    SignatureScheme.rsa_pss_rsae_sha512: ("rsae", "sha512"),
+    SignatureScheme.rsa_pss_pss_sha256: ("pss", "sha256"),
+    SignatureScheme.rsa_pss_pss_sha384: ("pss", "sha384"),
+    SignatureScheme.rsa_pss_pss_sha512: ("pss", "sha512"),
+    SignatureScheme.ed25519: ("eddsa", None),
+    SignatureScheme.ed448: ("eddsa", None),
 }
 TLS13_CERTIFICATE_VERIFY_SCHEMES: frozenset[int] = frozenset(_PARAMS)
 """Every scheme RFC 8446 §4.2.3 allows in a TLS 1.3 CertificateVerify (a superset of what we
@@ -120,15 +118,23 @@ offer: ecdsa_secp521r1_sha512 and ed448 are valid, just not offered)."""
 
 # The curve each ECDSA scheme is bound to (RFC 8446 §4.2.3), by cryptography's curve name.
 _ECDSA_CURVES: dict[int, str] = {
-    S.ecdsa_secp256r1_sha256: "secp256r1",
-    S.ecdsa_secp384r1_sha384: "secp384r1",
-    S.ecdsa_secp521r1_sha512: "secp521r1",
+    SignatureScheme.ecdsa_secp256r1_sha256: "secp256r1",
+    SignatureScheme.ecdsa_secp384r1_sha384: "secp384r1",
+    SignatureScheme.ecdsa_secp521r1_sha512: "secp521r1",
 }
 _CURVE_SCHEME = {curve: scheme for scheme, curve in _ECDSA_CURVES.items()}
 _CURVE_LABEL = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
-_RSAE = (S.rsa_pss_rsae_sha256, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha512)
-_PSS = (S.rsa_pss_pss_sha256, S.rsa_pss_pss_sha384, S.rsa_pss_pss_sha512)
+_RSAE = (
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+)
+_PSS = (
+    SignatureScheme.rsa_pss_pss_sha256,
+    SignatureScheme.rsa_pss_pss_sha384,
+    SignatureScheme.rsa_pss_pss_sha512,
+)
 
 # id-RSASSA-PSS (RFC 4055 §3.1) and the hash OIDs its parameters may name (RFC 4055 §2.1).
 RSASSA_PSS_OID = x509.ObjectIdentifier("1.2.840.113549.1.1.10")
@@ -313,9 +319,9 @@ def schemes_for_key(
             )
         return [scheme]
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        return [S.ed25519]
+        return [SignatureScheme.ed25519]
     if isinstance(private_key, ed448.Ed448PrivateKey):
-        return [S.ed448]
+        return [SignatureScheme.ed448]
     raise ValueError(
         f"a {type(private_key).__name__} cannot sign in TLS 1.3 (RFC 8446 §4.2.3 has schemes "
         "for RSA, ECDSA P-256/P-384/P-521, Ed25519 and Ed448 only)"
@@ -352,16 +358,16 @@ _O = SignatureAlgorithmOID
 # certificate an ECDSA signature names only its hash, so ecdsa_secp256r1_sha256 stands for
 # ecdsa-with-SHA256 whatever the curve.
 _CERTIFICATE_SIGNATURES: dict[x509.ObjectIdentifier, frozenset[int]] = {
-    _O.ECDSA_WITH_SHA1: frozenset({S.ecdsa_sha1}),
-    _O.ECDSA_WITH_SHA256: frozenset({S.ecdsa_secp256r1_sha256}),
-    _O.ECDSA_WITH_SHA384: frozenset({S.ecdsa_secp384r1_sha384}),
-    _O.ECDSA_WITH_SHA512: frozenset({S.ecdsa_secp521r1_sha512}),
-    _O.RSA_WITH_SHA1: frozenset({S.rsa_pkcs1_sha1}),
-    _O.RSA_WITH_SHA256: frozenset({S.rsa_pkcs1_sha256}),
-    _O.RSA_WITH_SHA384: frozenset({S.rsa_pkcs1_sha384}),
-    _O.RSA_WITH_SHA512: frozenset({S.rsa_pkcs1_sha512}),
-    _O.ED25519: frozenset({S.ed25519}),
-    _O.ED448: frozenset({S.ed448}),
+    _O.ECDSA_WITH_SHA1: frozenset({SignatureScheme.ecdsa_sha1}),
+    _O.ECDSA_WITH_SHA256: frozenset({SignatureScheme.ecdsa_secp256r1_sha256}),
+    _O.ECDSA_WITH_SHA384: frozenset({SignatureScheme.ecdsa_secp384r1_sha384}),
+    _O.ECDSA_WITH_SHA512: frozenset({SignatureScheme.ecdsa_secp521r1_sha512}),
+    _O.RSA_WITH_SHA1: frozenset({SignatureScheme.rsa_pkcs1_sha1}),
+    _O.RSA_WITH_SHA256: frozenset({SignatureScheme.rsa_pkcs1_sha256}),
+    _O.RSA_WITH_SHA384: frozenset({SignatureScheme.rsa_pkcs1_sha384}),
+    _O.RSA_WITH_SHA512: frozenset({SignatureScheme.rsa_pkcs1_sha512}),
+    _O.ED25519: frozenset({SignatureScheme.ed25519}),
+    _O.ED448: frozenset({SignatureScheme.ed448}),
 }
 
 
@@ -431,11 +437,13 @@ def _fits(key: object, scheme: int) -> str | None:
                 "(RSASSA-PSS with a salt as long as the hash, RFC 8017 §9.1.1)"
             )
         return None
-    if scheme == S.ed25519 and not isinstance(
+    if scheme == SignatureScheme.ed25519 and not isinstance(
         key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey
     ):
         return f"ed25519 needs an Ed25519 key, not {_a_key(key)}"
-    if scheme == S.ed448 and not isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
+    if scheme == SignatureScheme.ed448 and not isinstance(
+        key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey
+    ):
         return f"ed448 needs an Ed448 key, not {_a_key(key)}"
     return None
 

@@ -43,7 +43,6 @@ from cytls.crypto.tickets import MAX_TICKET_LIFETIME
 from cytls.errors import ProtocolError
 from cytls.handshake import client_auth
 from cytls.handshake.common import (
-    ALERT,
     ALLOWED_IN_CERTIFICATE,
     ALLOWED_IN_ENCRYPTED_EXTENSIONS,
     ALLOWED_IN_HELLO_RETRY_REQUEST,
@@ -63,6 +62,7 @@ from cytls.handshake.versions import client_learns
 from cytls.registry import ProtocolVersion
 from cytls.session import Session
 from cytls.wire import extensions as ext
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     Certificate,
     CertificateEntry,
@@ -82,8 +82,6 @@ from cytls.wire.messages import (
 from cytls.x509.loading import load_der_certificate
 from cytls.x509.verify import verify_server_chain
 
-E = ExtensionType
-H = HandshakeType
 # 2^14 bytes on the wire, with the content type byte and the 16-byte AEAD tag.
 EARLY_DATA_RECORD_LIMIT = (1 << 14) - 17
 # Post-handshake CertificateRequests answered per connection: each costs us a signature, so a
@@ -109,22 +107,24 @@ class ClientHandshake(Handshake):
     INITIAL = ClientState.START
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
         ClientState.START: {},
-        ClientState.WAIT_SERVER_HELLO: {H.server_hello: "_server_hello"},
+        ClientState.WAIT_SERVER_HELLO: {HandshakeType.server_hello: "_server_hello"},
         ClientState.WAIT_ENCRYPTED_EXTENSIONS: {
-            H.encrypted_extensions: "_encrypted_extensions",
+            HandshakeType.encrypted_extensions: "_encrypted_extensions",
         },
         ClientState.WAIT_CERTIFICATE_OR_REQUEST: {
-            H.certificate_request: "_certificate_request",
-            H.certificate: "_certificate",
+            HandshakeType.certificate_request: "_certificate_request",
+            HandshakeType.certificate: "_certificate",
         },
-        ClientState.WAIT_CERTIFICATE: {H.certificate: "_certificate"},
-        ClientState.WAIT_CERTIFICATE_VERIFY: {H.certificate_verify: "_certificate_verify"},
-        ClientState.WAIT_FINISHED: {H.finished: "_server_finished"},
+        ClientState.WAIT_CERTIFICATE: {HandshakeType.certificate: "_certificate"},
+        ClientState.WAIT_CERTIFICATE_VERIFY: {
+            HandshakeType.certificate_verify: "_certificate_verify"
+        },
+        ClientState.WAIT_FINISHED: {HandshakeType.finished: "_server_finished"},
         ClientState.CONNECTED: {
-            H.new_session_ticket: "_new_session_ticket",
-            H.key_update: "_key_update",
+            HandshakeType.new_session_ticket: "_new_session_ticket",
+            HandshakeType.key_update: "_key_update",
             # Only if we offered post_handshake_auth (RFC 8446 §4.6.2): checked by the handler.
-            H.certificate_request: "_post_handshake_certificate_request",
+            HandshakeType.certificate_request: "_post_handshake_certificate_request",
         },
     }
 
@@ -224,47 +224,53 @@ class ClientHandshake(Handshake):
         if hostname and not _is_ip_address(hostname):
             # RFC 6066 §3: names only, no IP literals; no trailing dot.
             self.server_name = hostname.rstrip(".")
-            extensions.append((E.server_name, ext.encode_server_name(self.server_name)))
+            extensions.append((ExtensionType.server_name, ext.encode_server_name(self.server_name)))
         extensions += [
             (
-                E.supported_versions,
+                ExtensionType.supported_versions,
                 ext.encode_supported_versions_client(list(policy.versions)),
             ),
-            (E.supported_groups, ext.encode_supported_groups(list(policy.groups))),
+            (ExtensionType.supported_groups, ext.encode_supported_groups(list(policy.groups))),
             (
-                E.key_share,
+                ExtensionType.key_share,
                 ext.encode_key_share_client([(s.group, s.key_exchange) for s in self.key_shares]),
             ),
             (
-                E.signature_algorithms,
+                ExtensionType.signature_algorithms,
                 ext.encode_signature_algorithms(list(signatures.CERTIFICATE_VERIFY_SCHEMES)),
             ),
             (
-                E.signature_algorithms_cert,
+                ExtensionType.signature_algorithms_cert,
                 ext.encode_signature_algorithms(list(signatures.CERTIFICATE_SCHEMES)),
             ),
-            (E.psk_key_exchange_modes, ext.encode_psk_key_exchange_modes(self._psk_modes())),
+            (
+                ExtensionType.psk_key_exchange_modes,
+                ext.encode_psk_key_exchange_modes(self._psk_modes()),
+            ),
         ]
         if policy.alpn_protocols:
             extensions.append(
                 (
-                    E.application_layer_protocol_negotiation,
+                    ExtensionType.application_layer_protocol_negotiation,
                     ext.encode_alpn(list(policy.alpn_protocols)),
                 )
             )
         if policy.post_handshake_auth:
-            extensions.append((E.post_handshake_auth, b""))  # RFC 8446 §4.2.6
+            extensions.append((ExtensionType.post_handshake_auth, b""))  # RFC 8446 §4.2.6
         if self.cookie is not None:
-            extensions.append((E.cookie, ext.encode_cookie(self.cookie)))
+            extensions.append((ExtensionType.cookie, ext.encode_cookie(self.cookie)))
         if self.early_data_offered and self.hello_retry_request is None:
-            extensions.append((E.early_data, ext.encode_early_data_indication(None)))
+            extensions.append((ExtensionType.early_data, ext.encode_early_data_indication(None)))
         session = self.offered_session
         if session is not None:
             # Last (§4.2.11), with a placeholder binder that _send_client_hello computes.
             identity = (session.ticket, session.obfuscated_age(self.environment.now()))
             binder = bytes(SUITES[session.suite].hash_length)
             extensions.append(
-                (E.pre_shared_key, ext.encode_pre_shared_key_client([identity], [binder]))
+                (
+                    ExtensionType.pre_shared_key,
+                    ext.encode_pre_shared_key_client([identity], [binder]),
+                )
             )
         self.offered_extensions |= {ext_type for ext_type, _ in extensions}
         return ClientHello(
@@ -289,7 +295,7 @@ class ClientHandshake(Handshake):
         body = hello.serialize()
         if self.offered_session is not None:
             body = self._with_binder(body)
-        return self.send(H.client_hello, body)
+        return self.send(HandshakeType.client_hello, body)
 
     def _with_binder(self, body: bytes) -> bytes:
         """Fill in the PSK binder: the Finished MAC, under the binder key, of the transcript
@@ -301,7 +307,7 @@ class ClientHandshake(Handshake):
         self.psk_schedule = KeySchedule(session.suite, session.psk)
         binder_length = SUITES[session.suite].hash_length
         cut = ext.pre_shared_key_binders_length([bytes(binder_length)])
-        partial = handshake_message(H.client_hello, body)[:-cut]
+        partial = handshake_message(HandshakeType.client_hello, body)[:-cut]
         transcript = (
             self.transcript.copy() if self.transcript is not None else Transcript(hash_name)
         )
@@ -332,16 +338,16 @@ class ClientHandshake(Handshake):
         if self.hello_retry_request is not None:
             require(
                 hello.cipher_suite == self.hello_retry_request.cipher_suite,
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 "ServerHello changed the cipher suite chosen in HelloRetryRequest (§4.1.4)",
             )
         psk = self._accepted_psk(hello)
-        share_data = find_extension(hello.extensions, E.key_share)
+        share_data = find_extension(hello.extensions, ExtensionType.key_share)
         if share_data is None:
             # psk_ke: the PSK alone, no (EC)DHE (§4.2.9); only if we offered that mode.
             require(
                 psk is not None and PSK_KE in self._psk_modes(),
-                ALERT.missing_extension,
+                AlertDescription.missing_extension,
                 "ServerHello has no key_share",
             )
             shared_secret = None
@@ -351,7 +357,7 @@ class ClientHandshake(Handshake):
             mine = [share for share in self.key_shares if share.group == group]
             require(
                 bool(mine),
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 f"the server answered with a key share for group {group}, for which we sent none",
             )
             shared_secret = mine[0].shared_secret(server_share)
@@ -376,18 +382,18 @@ class ClientHandshake(Handshake):
 
     def _accepted_psk(self, hello: ServerHello) -> bytes | None:
         """The PSK if the ServerHello selects our ticket (RFC 8446 §4.2.11), else None."""
-        data = find_extension(hello.extensions, E.pre_shared_key)
+        data = find_extension(hello.extensions, ExtensionType.pre_shared_key)
         session = self.offered_session
         if data is None or session is None:
             return None  # (an unoffered pre_shared_key was refused by check_server_extensions)
         require(
             ext.decode_pre_shared_key_server(data) == 0,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the server selected a PSK identity we did not offer (RFC 8446 §4.2.11)",
         )
         require(
             SUITES[hello.cipher_suite].hash_name == SUITES[session.suite].hash_name,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the server resumed with a cipher suite whose hash is not the PSK's (§4.2.11)",
         )
         self.psk_accepted = True
@@ -398,7 +404,7 @@ class ClientHandshake(Handshake):
     def _check_server_hello_common(self, hello: ServerHello) -> int:
         """Checks of RFC 8446 §4.1.3 shared by ServerHello and HelloRetryRequest."""
         version = client_learns(
-            find_extension(hello.extensions, E.supported_versions),
+            find_extension(hello.extensions, ExtensionType.supported_versions),
             hello.legacy_version,
             hello.random,
             self.policy.versions,
@@ -407,27 +413,27 @@ class ClientHandshake(Handshake):
         # ServerHello will go to hello.CLIENT_HANDSHAKES[version] from here.
         require(
             hello.legacy_version > 0x0300,
-            ALERT.protocol_version,
+            AlertDescription.protocol_version,
             "ServerHello.legacy_version is SSL 3.0 or older (RFC 8446 §D.5)",
         )
         require(
             hello.legacy_version == TLS12,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "ServerHello.legacy_version is not 0x0303",
         )
         require(
             hmac.compare_digest(hello.legacy_session_id_echo, self.session_id),
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "ServerHello does not echo our legacy_session_id",
         )
         require(
             hello.cipher_suite in self.policy.cipher_suites,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             f"the server chose cipher suite 0x{hello.cipher_suite:04x}, which we did not offer",
         )
         require(
             hello.legacy_compression_method == 0,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "ServerHello.legacy_compression_method is not 0",
         )
         return version
@@ -436,7 +442,7 @@ class ClientHandshake(Handshake):
         """RFC 8446 §4.1.4: send a second ClientHello with the share the server asked for."""
         require(
             self.hello_retry_request is None,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             "a second HelloRetryRequest (RFC 8446 §4.1.4)",
         )
         check_server_extensions(
@@ -445,23 +451,23 @@ class ClientHandshake(Handshake):
             self.offered_extensions,
             "HelloRetryRequest",
         )
-        share_data = find_extension(hello.extensions, E.key_share)
-        cookie_data = find_extension(hello.extensions, E.cookie)
+        share_data = find_extension(hello.extensions, ExtensionType.key_share)
+        cookie_data = find_extension(hello.extensions, ExtensionType.cookie)
         require(
             share_data is not None or cookie_data is not None,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "HelloRetryRequest would not change the ClientHello (RFC 8446 §4.1.4)",
         )
         if share_data is not None:
             group = ext.decode_key_share_hrr(share_data)
             require(
                 group in self.policy.groups,
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 f"HelloRetryRequest asks for group {group}, which we did not offer",
             )
             require(
                 all(share.group != group for share in self.key_shares),
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 f"HelloRetryRequest asks for group {group}, for which we already sent a share",
             )
             self.key_shares = [self.environment.client_key_share(group)]
@@ -501,27 +507,27 @@ class ClientHandshake(Handshake):
             self.offered_extensions,
             "EncryptedExtensions",
         )
-        alpn = find_extension(extensions, E.application_layer_protocol_negotiation)
+        alpn = find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)
         if alpn is not None:
             protocols = ext.decode_alpn(alpn)
             require(
                 len(protocols) == 1 and protocols[0] in self.policy.alpn_protocols,
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 "the server selected an ALPN protocol we did not offer (RFC 7301 §3.2)",
             )
             self.alpn_protocol = protocols[0]
-        server_name = find_extension(extensions, E.server_name)
+        server_name = find_extension(extensions, ExtensionType.server_name)
         require(
             server_name in (None, b""),
-            ALERT.decode_error,
+            AlertDescription.decode_error,
             "the server's server_name extension must be empty (RFC 6066 §3)",
         )
-        early_data = find_extension(extensions, E.early_data)
+        early_data = find_extension(extensions, ExtensionType.early_data)
         if early_data is not None:
             # §4.2.10: only for the early data we sent, with the first PSK, without HRR.
             require(
                 self.early_data_sent and self.psk_accepted and self.hello_retry_request is None,
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 "the server accepted early data we did not send (RFC 8446 §4.2.10)",
             )
             ext.decode_early_data_indication(early_data, in_new_session_ticket=False)
@@ -553,12 +559,12 @@ class ClientHandshake(Handshake):
         message = Certificate.parse(body)
         require(
             message.certificate_request_context == b"",
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the server's Certificate has a non-empty request context (RFC 8446 §4.4.2)",
         )
         require(
             bool(message.entries),
-            ALERT.decode_error,
+            AlertDescription.decode_error,
             "the server sent an empty Certificate message (RFC 8446 §4.4.2.4)",
         )
         for entry in message.entries:
@@ -585,7 +591,7 @@ class ClientHandshake(Handshake):
         message = CertificateVerify.parse(body)
         require(
             message.algorithm in signatures.CERTIFICATE_VERIFY_SCHEMES,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             f"CertificateVerify uses scheme 0x{message.algorithm:04x}, which we did not offer",
         )
         assert self.leaf_certificate is not None and self.transcript is not None
@@ -611,14 +617,15 @@ class ClientHandshake(Handshake):
         # EndOfEarlyData under the early key if the server took our 0-RTT data (§4.5).
         self._send_change_cipher_spec()
         if self.early_data_accepted:
-            self.send(H.end_of_early_data, EndOfEarlyData().serialize())
+            self.send(HandshakeType.end_of_early_data, EndOfEarlyData().serialize())
             self.set_write_secret(
                 self.client_handshake_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KeyLevel.HANDSHAKE
             )
         if self.certificate_request is not None:
             self._send_client_certificate(self.certificate_request, self.transcript)
         self.send(
-            H.finished, Finished(self.finished_data(self.client_handshake_secret)).serialize()
+            HandshakeType.finished,
+            Finished(self.finished_data(self.client_handshake_secret)).serialize(),
         )
         self.resumption_master_secret = self.key_schedule.resumption_master_secret(
             self.transcript.digest()
@@ -648,7 +655,7 @@ class ClientHandshake(Handshake):
         chain, scheme = client_auth.client_credentials(self.policy, request)
         entries = [CertificateEntry(der, []) for der in chain]
         certificate = Certificate(request.certificate_request_context, entries)
-        self.send_to(transcript, H.certificate, certificate.serialize())
+        self.send_to(transcript, HandshakeType.certificate, certificate.serialize())
         if scheme is None:
             return
         assert transcript is not None
@@ -658,19 +665,21 @@ class ClientHandshake(Handshake):
             signatures.certificate_verify_input(transcript.digest(), server=False),
         )
         self.send_to(
-            transcript, H.certificate_verify, CertificateVerify(scheme, signature).serialize()
+            transcript,
+            HandshakeType.certificate_verify,
+            CertificateVerify(scheme, signature).serialize(),
         )
 
     def post_handshake_auth_possible(self) -> bool:
-        return E.post_handshake_auth in self.offered_extensions
+        return ExtensionType.post_handshake_auth in self.offered_extensions
 
     def _post_handshake_certificate_request(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """Answer at once (§4.6.2), over the handshake transcript plus this exchange, with a
         Finished keyed by our current application traffic secret (§4.4), so several requests
         are simply answered in turn."""
         require(
-            E.post_handshake_auth in self.offered_extensions,
-            ALERT.unexpected_message,
+            ExtensionType.post_handshake_auth in self.offered_extensions,
+            AlertDescription.unexpected_message,
             "certificate_request (13) after the handshake, and we did not offer "
             "post_handshake_auth (RFC 8446 §4.6.2)",
         )
@@ -680,7 +689,7 @@ class ClientHandshake(Handshake):
         self.post_handshake_requests += 1
         require(
             self.post_handshake_requests <= MAX_POST_HANDSHAKE_REQUESTS,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             f"more than {MAX_POST_HANDSHAKE_REQUESTS} post-handshake CertificateRequests",
         )
         assert self.handshake_transcript is not None
@@ -688,7 +697,7 @@ class ClientHandshake(Handshake):
         transcript.update(raw)
         self._send_client_certificate(request, transcript)
         finished = Finished(self.finished_data(self.write_secret, transcript))
-        self.send_to(transcript, H.finished, finished.serialize())
+        self.send_to(transcript, HandshakeType.finished, finished.serialize())
 
     def _new_session_ticket(self, msg_type: int, body: bytes, raw: bytes) -> None:
         """A ticket becomes a Session (RFC 8446 §4.6.1)."""
@@ -697,17 +706,17 @@ class ClientHandshake(Handshake):
         for ext_type, data in ticket.extensions:
             # §4.6.1: early_data is the only one defined; unknown ones are ignored.
             require(
-                ext_type == E.early_data or ext_type not in KNOWN_EXTENSIONS,
-                ALERT.illegal_parameter,
+                ext_type == ExtensionType.early_data or ext_type not in KNOWN_EXTENSIONS,
+                AlertDescription.illegal_parameter,
                 f"NewSessionTicket carries extension {ext_type}, not allowed there (§4.2)",
             )
-            if ext_type == E.early_data:
+            if ext_type == ExtensionType.early_data:
                 max_early_data_size = (
                     ext.decode_early_data_indication(data, in_new_session_ticket=True) or 0
                 )
         require(
             ticket.ticket_lifetime <= MAX_TICKET_LIFETIME,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "NewSessionTicket lifetime beyond 7 days (RFC 8446 §4.6.1)",
         )
         if ticket.ticket_lifetime == 0:
@@ -750,16 +759,17 @@ def _parse_leaf(der: bytes) -> x509.Certificate:
         certificate = load_der_certificate(der)
     except (ValueError, x509.InvalidVersion) as exc:
         raise ProtocolError(
-            ALERT.bad_certificate, f"the server's certificate is malformed: {exc}"
+            AlertDescription.bad_certificate, f"the server's certificate is malformed: {exc}"
         ) from None
     try:
         certificate.public_key()
     except UnsupportedAlgorithm as exc:
         raise ProtocolError(
-            ALERT.unsupported_certificate, f"the server's certificate has an unusable key: {exc}"
+            AlertDescription.unsupported_certificate,
+            f"the server's certificate has an unusable key: {exc}",
         ) from None
     except ValueError as exc:
         raise ProtocolError(
-            ALERT.bad_certificate, f"the server's certificate key is malformed: {exc}"
+            AlertDescription.bad_certificate, f"the server's certificate key is malformed: {exc}"
         ) from None
     return certificate

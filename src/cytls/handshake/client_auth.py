@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from cytls.crypto import signatures
 from cytls.errors import ProtocolError
-from cytls.handshake.common import ALERT, ALLOWED_IN_CERTIFICATE, KNOWN_EXTENSIONS, require
+from cytls.handshake.common import ALLOWED_IN_CERTIFICATE, KNOWN_EXTENSIONS, require
 from cytls.handshake.policy import HandshakePolicy
 from cytls.wire import extensions as ext
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     Certificate,
     CertificateRequest,
@@ -45,7 +46,6 @@ __all__ = [
     "client_credentials",
 ]
 
-E = ExtensionType
 
 MAX_CERTIFICATE_AUTHORITIES = 16384
 """Most bytes of DER names a CertificateRequest lists in certificate_authorities. A bigger trust
@@ -59,12 +59,12 @@ POST_HANDSHAKE_CONTEXT_SIZE = 32
 # RFC 8446 §4.2: the extensions a CertificateRequest may carry.
 ALLOWED_IN_CERTIFICATE_REQUEST = frozenset(
     {
-        E.status_request,
-        E.signature_algorithms,
-        E.signed_certificate_timestamp,
-        E.certificate_authorities,
-        E.oid_filters,
-        E.signature_algorithms_cert,
+        ExtensionType.status_request,
+        ExtensionType.signature_algorithms,
+        ExtensionType.signed_certificate_timestamp,
+        ExtensionType.certificate_authorities,
+        ExtensionType.oid_filters,
+        ExtensionType.signature_algorithms_cert,
     }
 )
 
@@ -77,18 +77,18 @@ def certificate_request(policy: HandshakePolicy, request_context: bytes) -> Cert
     certificates, and the subject names of our trust anchors (as OpenSSL sends its CA list)."""
     extensions: list[tuple[int, bytes]] = [
         (
-            E.signature_algorithms,
+            ExtensionType.signature_algorithms,
             ext.encode_signature_algorithms(list(signatures.CERTIFICATE_VERIFY_SCHEMES)),
         ),
         (
-            E.signature_algorithms_cert,
+            ExtensionType.signature_algorithms_cert,
             ext.encode_signature_algorithms(list(signatures.CERTIFICATE_SCHEMES)),
         ),
     ]
     names = policy.trust_store.subject_names()
     if names and sum(2 + len(name) for name in names) <= MAX_CERTIFICATE_AUTHORITIES:
         extensions.append(
-            (E.certificate_authorities, ext.encode_certificate_authorities(list(names)))
+            (ExtensionType.certificate_authorities, ext.encode_certificate_authorities(list(names)))
         )
     return CertificateRequest(request_context, extensions)
 
@@ -116,20 +116,20 @@ def check_client_certificate(
     message = Certificate.parse(body)
     require(
         hmac.compare_digest(message.certificate_request_context, exchange.context),
-        ALERT.illegal_parameter,
+        AlertDescription.illegal_parameter,
         "the client's Certificate does not echo our certificate_request_context (§4.4.2)",
     )
     for entry in message.entries:
         for ext_type, _ in entry.extensions:
             if ext_type in KNOWN_EXTENSIONS and ext_type not in ALLOWED_IN_CERTIFICATE:
                 raise ProtocolError(
-                    ALERT.illegal_parameter,
+                    AlertDescription.illegal_parameter,
                     f"the client's Certificate carries {extension_name(ext_type)}, "
                     "not allowed there (§4.2)",
                 )
             # §4.4.2: a client's entry extensions answer ones of our request, which has none.
             raise ProtocolError(
-                ALERT.unsupported_extension,
+                AlertDescription.unsupported_extension,
                 f"the client's Certificate carries {extension_name(ext_type)}, which we did "
                 "not request (§4.4.2)",
             )
@@ -137,7 +137,7 @@ def check_client_certificate(
     if not chain:
         if policy.verify_mode == ssl.CERT_REQUIRED:
             error = ProtocolError(
-                ALERT.certificate_required,
+                AlertDescription.certificate_required,
                 "the client sent no certificate, and verify_mode is CERT_REQUIRED "
                 "(RFC 8446 §4.4.2.4)",
             )
@@ -172,27 +172,29 @@ def check_certificate_request(body: bytes, *, post_handshake: bool) -> Certifica
     request = CertificateRequest.parse(body)
     require(
         post_handshake or request.certificate_request_context == b"",
-        ALERT.illegal_parameter,
+        AlertDescription.illegal_parameter,
         "a handshake CertificateRequest must have an empty context (RFC 8446 §4.3.2)",
     )
     for ext_type, _ in request.extensions:
         require(
             ext_type not in KNOWN_EXTENSIONS or ext_type in ALLOWED_IN_CERTIFICATE_REQUEST,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             f"CertificateRequest carries {extension_name(ext_type)}, not allowed there (§4.2)",
         )
-    schemes = find_extension(request.extensions, E.signature_algorithms)
+    schemes = find_extension(request.extensions, ExtensionType.signature_algorithms)
     require(
         schemes is not None,
-        ALERT.missing_extension,
+        AlertDescription.missing_extension,
         "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
     )
     assert schemes is not None
     ext.decode_signature_algorithms(schemes)
-    certificate_schemes = find_extension(request.extensions, E.signature_algorithms_cert)
+    certificate_schemes = find_extension(
+        request.extensions, ExtensionType.signature_algorithms_cert
+    )
     if certificate_schemes is not None:
         ext.decode_signature_algorithms(certificate_schemes)
-    authorities = find_extension(request.extensions, E.certificate_authorities)
+    authorities = find_extension(request.extensions, ExtensionType.certificate_authorities)
     if authorities is not None:
         ext.decode_certificate_authorities(authorities)
     return request
@@ -214,7 +216,7 @@ def client_credentials(
     chain = policy.certificate_chain
     if policy.private_key is None or not chain:
         return (), None
-    schemes_data = find_extension(request.extensions, E.signature_algorithms)
+    schemes_data = find_extension(request.extensions, ExtensionType.signature_algorithms)
     assert schemes_data is not None  # check_certificate_request made sure
     try:
         scheme = signatures.choose_scheme(
@@ -223,8 +225,10 @@ def client_credentials(
     except ProtocolError:  # no scheme in common
         return (), None
     except ValueError as exc:  # a key set on the context by hand that TLS 1.3 cannot use
-        raise ProtocolError(ALERT.internal_error, f"our key cannot sign: {exc}") from None
-    certificate_data = find_extension(request.extensions, E.signature_algorithms_cert)
+        raise ProtocolError(
+            AlertDescription.internal_error, f"our key cannot sign: {exc}"
+        ) from None
+    certificate_data = find_extension(request.extensions, ExtensionType.signature_algorithms_cert)
     if certificate_data is not None:
         accepted = set(ext.decode_signature_algorithms(certificate_data))
         for certificate in chain:

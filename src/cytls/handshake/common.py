@@ -53,28 +53,32 @@ PSK_KE, PSK_DHE_KE = 0, 1
 MAX_HANDSHAKE_MESSAGE = 1 << 16
 MAX_CLIENT_HELLO = 131396
 
-ALERT = AlertDescription
-E = ExtensionType
 
 # RFC 8446 §4.2: the messages each extension may appear in (CH, SH, HRR, EE, CT, CR, NST).
 # An extension we recognise in a message not listed here ends in illegal_parameter.
-ALLOWED_IN_SERVER_HELLO = frozenset({E.key_share, E.pre_shared_key, E.supported_versions})
-ALLOWED_IN_HELLO_RETRY_REQUEST = frozenset({E.key_share, E.cookie, E.supported_versions})
+ALLOWED_IN_SERVER_HELLO = frozenset(
+    {ExtensionType.key_share, ExtensionType.pre_shared_key, ExtensionType.supported_versions}
+)
+ALLOWED_IN_HELLO_RETRY_REQUEST = frozenset(
+    {ExtensionType.key_share, ExtensionType.cookie, ExtensionType.supported_versions}
+)
 ALLOWED_IN_ENCRYPTED_EXTENSIONS = frozenset(
     {
-        E.server_name,
-        E.max_fragment_length,
-        E.supported_groups,
-        E.use_srtp,
-        E.heartbeat,
-        E.application_layer_protocol_negotiation,
-        E.client_certificate_type,
-        E.server_certificate_type,
-        E.early_data,
-        E.record_size_limit,
+        ExtensionType.server_name,
+        ExtensionType.max_fragment_length,
+        ExtensionType.supported_groups,
+        ExtensionType.use_srtp,
+        ExtensionType.heartbeat,
+        ExtensionType.application_layer_protocol_negotiation,
+        ExtensionType.client_certificate_type,
+        ExtensionType.server_certificate_type,
+        ExtensionType.early_data,
+        ExtensionType.record_size_limit,
     }
 )
-ALLOWED_IN_CERTIFICATE = frozenset({E.status_request, E.signed_certificate_timestamp})
+ALLOWED_IN_CERTIFICATE = frozenset(
+    {ExtensionType.status_request, ExtensionType.signed_certificate_timestamp}
+)
 KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 
@@ -94,15 +98,15 @@ def check_server_extensions(
     unsupported_extension), and each only in the messages the RFC lists (else illegal_parameter).
     """
     for ext_type, _ in extensions:
-        if ext_type not in offered and ext_type != E.cookie:
+        if ext_type not in offered and ext_type != ExtensionType.cookie:
             raise ProtocolError(
-                ALERT.unsupported_extension,
+                AlertDescription.unsupported_extension,
                 f"{message} carries extension {_ext_name(ext_type)}, "
                 "which the client did not offer",
             )
         if ext_type not in allowed:
             raise ProtocolError(
-                ALERT.illegal_parameter,
+                AlertDescription.illegal_parameter,
                 f"{message} carries extension {_ext_name(ext_type)}, not allowed there",
             )
 
@@ -237,7 +241,7 @@ class Handshake:
         handler = self.TRANSITIONS[self.state].get(msg_type)
         if handler is None:
             raise ProtocolError(
-                ALERT.unexpected_message,
+                AlertDescription.unexpected_message,
                 f"{message_name(msg_type)} is not expected in state {self.state.name} "
                 "(RFC 8446 §4)",
             )
@@ -251,7 +255,7 @@ class Handshake:
         """The byte 0x01, only while the handshake may still see one (RFC 8446 §5)."""
         require(
             self.peer_change_cipher_spec_allowed,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             "change_cipher_spec outside the handshake (RFC 8446 §5)",
         )
 
@@ -284,7 +288,7 @@ class Handshake:
         """Switch the read side; handshake messages must not span the change (RFC 8446 §5.1)."""
         require(
             self.reassembler.buffered() == 0,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             "a handshake message spans a key change (RFC 8446 §5.1)",
         )
         self.output.change_key(self._key_change(Direction.READ, level, secret))
@@ -325,12 +329,12 @@ class Handshake:
         received = Finished.parse(body).verify_data
         require(
             len(received) == len(expected),
-            ALERT.decode_error,
+            AlertDescription.decode_error,
             f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
         )
         require(
             hmac.compare_digest(expected, received),
-            ALERT.decrypt_error,
+            AlertDescription.decrypt_error,
             f"the {peer}'s Finished does not match the handshake (RFC 8446 §4.4.4)",
         )
 
@@ -386,7 +390,7 @@ class Handshake:
         limit = self.policy.max_early_data_size
         require(
             self.output.early_data_received() <= limit,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             f"more than max_early_data_size ({limit}) bytes of 0-RTT data (RFC 8446 §4.2.10)",
         )
 

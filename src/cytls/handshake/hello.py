@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from cytls.handshake.client13 import ClientHandshake
 from cytls.handshake.common import (
-    ALERT,
     Environment,
     Handshake,
     HandshakeState,
@@ -32,6 +31,7 @@ from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.server13 import ServerHandshake
 from cytls.handshake.versions import server_choice
 from cytls.registry import ProtocolVersion
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import ExtensionType, HandshakeType, find_extension
 
 SERVER_HANDSHAKES: Mapping[int, type[ServerHandshake]] = {
@@ -63,7 +63,7 @@ class ServerHelloPhase(Handshake):
     def start(self) -> None:
         require(
             bool(self.policy.versions),
-            ALERT.protocol_version,
+            AlertDescription.protocol_version,
             "no protocol version cytls implements is within minimum_version..maximum_version",
         )
         self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
@@ -97,7 +97,7 @@ def new_client(
     """The client state machine for the highest enabled version (not started)."""
     require(
         bool(policy.versions),
-        ALERT.protocol_version,
+        AlertDescription.protocol_version,
         "no protocol version cytls implements is within minimum_version..maximum_version",
     )
     return CLIENT_HANDSHAKES[policy.versions[0]](policy, output, environment)

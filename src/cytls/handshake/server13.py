@@ -47,7 +47,6 @@ from cytls.events import PostHandshakeAuthComplete
 from cytls.handshake import client_auth
 from cytls.handshake.client_auth import ClientAuthExchange
 from cytls.handshake.common import (
-    ALERT,
     PSK_DHE_KE,
     PSK_KE,
     TLS13,
@@ -61,6 +60,7 @@ from cytls.handshake.policy import EARLY_DATA_AGE_WINDOW, OP_ALLOW_NO_DHE_KEX
 from cytls.handshake.versions import server_choice
 from cytls.registry import SignatureScheme
 from cytls.wire import extensions as ext
+from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -78,11 +78,8 @@ from cytls.wire.messages import (
     handshake_message,
 )
 
-E = ExtensionType
-H = HandshakeType
-
 # Extensions cytls knows that RFC 8446 §4.2 allows only in other messages than ClientHello.
-NOT_IN_CLIENT_HELLO = frozenset({E.oid_filters})
+NOT_IN_CLIENT_HELLO = frozenset({ExtensionType.oid_filters})
 # Rejected 0-RTT data we drop before failing, at least (OpenSSL's default recv_max_early_data);
 # max_early_data_size if it is larger, since our tickets let clients send that much.
 MAX_REJECTED_EARLY_DATA = 16384
@@ -123,22 +120,22 @@ class ServerHandshake(Handshake):
     INITIAL = ServerState.START
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
         ServerState.START: {},  # the hello phase hands us the first ClientHello
-        ServerState.WAIT_SECOND_CLIENT_HELLO: {H.client_hello: "_second_client_hello"},
-        ServerState.WAIT_END_OF_EARLY_DATA: {H.end_of_early_data: "_end_of_early_data"},
-        ServerState.WAIT_CERTIFICATE: {H.certificate: "_client_certificate"},
+        ServerState.WAIT_SECOND_CLIENT_HELLO: {HandshakeType.client_hello: "_second_client_hello"},
+        ServerState.WAIT_END_OF_EARLY_DATA: {HandshakeType.end_of_early_data: "_end_of_early_data"},
+        ServerState.WAIT_CERTIFICATE: {HandshakeType.certificate: "_client_certificate"},
         ServerState.WAIT_CERTIFICATE_VERIFY: {
-            H.certificate_verify: "_client_certificate_verify",
+            HandshakeType.certificate_verify: "_client_certificate_verify",
         },
-        ServerState.WAIT_FINISHED: {H.finished: "_client_finished"},
+        ServerState.WAIT_FINISHED: {HandshakeType.finished: "_client_finished"},
         ServerState.CONNECTED: {
-            H.key_update: "_key_update",
+            HandshakeType.key_update: "_key_update",
             # Only answering our verify_client_post_handshake: checked by the handler.
-            H.certificate: "_post_handshake_certificate",
+            HandshakeType.certificate: "_post_handshake_certificate",
         },
         ServerState.POST_HANDSHAKE_CERTIFICATE_VERIFY: {
-            H.certificate_verify: "_client_certificate_verify",
+            HandshakeType.certificate_verify: "_client_certificate_verify",
         },
-        ServerState.POST_HANDSHAKE_FINISHED: {H.finished: "_post_handshake_finished"},
+        ServerState.POST_HANDSHAKE_FINISHED: {HandshakeType.finished: "_post_handshake_finished"},
     }
 
     def start(self) -> None:
@@ -177,11 +174,11 @@ class ServerHandshake(Handshake):
         elif client_share is None:
             require(
                 group is not None,
-                ALERT.missing_extension,
+                AlertDescription.missing_extension,
                 "ClientHello without key_share, and no PSK we can resume (RFC 8446 §9.2)",
             )
             assert group is not None
-            if find_extension(hello.extensions, E.early_data) is not None:
+            if find_extension(hello.extensions, ExtensionType.early_data) is not None:
                 self._skip_early_data()  # §4.2.10: HRR rejects
             self._send_hello_retry_request(hello, self.suite, group)
             return
@@ -199,8 +196,8 @@ class ServerHandshake(Handshake):
     def _accept_psk(self, hello: ClientHello, raw: bytes) -> Resumption | None:
         """The first offered ticket we can open, unexpired and of our suite's hash, with its
         binder verified; None means a full handshake (RFC 8446 §4.2.11)."""
-        data = find_extension(hello.extensions, E.pre_shared_key)
-        modes_data = find_extension(hello.extensions, E.psk_key_exchange_modes)
+        data = find_extension(hello.extensions, ExtensionType.pre_shared_key)
+        modes_data = find_extension(hello.extensions, ExtensionType.psk_key_exchange_modes)
         if data is None or modes_data is None:
             return None
         # The first MAX_PSK_IDENTITIES of up to some 1,500 (README, "Limits").
@@ -208,7 +205,10 @@ class ServerHandshake(Handshake):
         modes = ext.decode_psk_key_exchange_modes(modes_data)
         if PSK_KE in modes and self.policy.options & OP_ALLOW_NO_DHE_KEX:
             mode = PSK_KE
-        elif PSK_DHE_KE in modes and find_extension(hello.extensions, E.key_share) is not None:
+        elif (
+            PSK_DHE_KE in modes
+            and find_extension(hello.extensions, ExtensionType.key_share) is not None
+        ):
             mode = PSK_DHE_KE
         else:
             return None
@@ -228,7 +228,7 @@ class ServerHandshake(Handshake):
         )
         require(
             hmac.compare_digest(expected, binders[index]),
-            ALERT.decrypt_error,
+            AlertDescription.decrypt_error,
             "the PSK binder does not verify (RFC 8446 §4.2.11.2)",
         )
         client_age_ms = (identities[index][1] - state.age_add) & 0xFFFFFFFF
@@ -257,7 +257,7 @@ class ServerHandshake(Handshake):
 
     def _early_data(self, hello: ClientHello, resumption: Resumption | None) -> None:
         """Accept 0-RTT (read it under the client early traffic key) or skip it (§4.2.10)."""
-        if find_extension(hello.extensions, E.early_data) is None:
+        if find_extension(hello.extensions, ExtensionType.early_data) is None:
             return
         policy = self.policy
         assert policy.strike_register is not None  # a server's policy has one
@@ -291,7 +291,9 @@ class ServerHandshake(Handshake):
 
     def _choose_alpn(self, hello: ClientHello) -> bytes | None:
         """As the ssl module: our first protocol that the client offers, else no ALPN."""
-        alpn_data = find_extension(hello.extensions, E.application_layer_protocol_negotiation)
+        alpn_data = find_extension(
+            hello.extensions, ExtensionType.application_layer_protocol_negotiation
+        )
         if alpn_data is None or not self.policy.alpn_protocols:
             return None
         offered = ext.decode_alpn(alpn_data)
@@ -306,44 +308,46 @@ class ServerHandshake(Handshake):
         extensions = hello.extensions
         require(
             hello.legacy_version > 0x0300,
-            ALERT.protocol_version,
+            AlertDescription.protocol_version,
             "ClientHello.legacy_version is SSL 3.0 or older (RFC 8446 §D.5)",
         )
         # supported_versions lists TLS 1.3: the hello phase chose it (RFC 8446 §4.2.1).
         require(
             hello.legacy_compression_methods == b"\x00",
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "a TLS 1.3 ClientHello must offer only the null compression method (§4.1.2)",
         )
         for index, (ext_type, _) in enumerate(extensions):
             require(
-                ext_type != E.pre_shared_key or index == len(extensions) - 1,
-                ALERT.illegal_parameter,
+                ext_type != ExtensionType.pre_shared_key or index == len(extensions) - 1,
+                AlertDescription.illegal_parameter,
                 "pre_shared_key is not the last extension of the ClientHello (RFC 8446 §4.2.11)",
             )
-        if find_extension(extensions, E.pre_shared_key) is not None:
+        if find_extension(extensions, ExtensionType.pre_shared_key) is not None:
             require(
-                find_extension(extensions, E.psk_key_exchange_modes) is not None,
-                ALERT.missing_extension,
+                find_extension(extensions, ExtensionType.psk_key_exchange_modes) is not None,
+                AlertDescription.missing_extension,
                 "pre_shared_key without psk_key_exchange_modes (RFC 8446 §4.2.9)",
             )
         for ext_type, _ in extensions:
             if ext_type in NOT_IN_CLIENT_HELLO:
                 raise ProtocolError(
-                    ALERT.illegal_parameter,
+                    AlertDescription.illegal_parameter,
                     f"ClientHello carries {ExtensionType(ext_type).name}, not allowed there (§4.2)",
                 )
         require(
-            find_extension(extensions, E.signature_algorithms) is not None,
-            ALERT.missing_extension,
+            find_extension(extensions, ExtensionType.signature_algorithms) is not None,
+            AlertDescription.missing_extension,
             "ClientHello without signature_algorithms (RFC 8446 §9.2)",
         )
-        has_groups = find_extension(extensions, E.supported_groups) is not None
-        has_shares = find_extension(extensions, E.key_share) is not None
+        has_groups = find_extension(extensions, ExtensionType.supported_groups) is not None
+        has_shares = find_extension(extensions, ExtensionType.key_share) is not None
         require(
             has_groups == has_shares
-            and (has_groups or find_extension(extensions, E.pre_shared_key) is not None),
-            ALERT.missing_extension,
+            and (
+                has_groups or find_extension(extensions, ExtensionType.pre_shared_key) is not None
+            ),
+            AlertDescription.missing_extension,
             "ClientHello without supported_groups and key_share (RFC 8446 §9.2)",
         )
         self._note_post_handshake_auth(hello)
@@ -352,7 +356,7 @@ class ServerHandshake(Handshake):
         """Choose suite and group (RFC 8446 §4.1.1); no group for a client that offers none
         (it can only resume with psk_ke)."""
         extensions = hello.extensions
-        server_name = find_extension(extensions, E.server_name)
+        server_name = find_extension(extensions, ExtensionType.server_name)
         if server_name is not None:
             self.server_name = ext.decode_server_name(server_name)
         # An SNI callback may refuse the name or switch to another context's policy.
@@ -363,11 +367,11 @@ class ServerHandshake(Handshake):
             common = [suite for suite in policy.cipher_suites if suite in suites]
         else:
             common = [suite for suite in suites if suite in policy.cipher_suites]
-        require(bool(common), ALERT.handshake_failure, "no cipher suite in common")
+        require(bool(common), AlertDescription.handshake_failure, "no cipher suite in common")
 
-        groups_data = find_extension(extensions, E.supported_groups)
-        shares_data = find_extension(extensions, E.key_share)
-        signature_data = find_extension(extensions, E.signature_algorithms)
+        groups_data = find_extension(extensions, ExtensionType.supported_groups)
+        shares_data = find_extension(extensions, ExtensionType.key_share)
+        signature_data = find_extension(extensions, ExtensionType.signature_algorithms)
         assert signature_data is not None
         # Only the schemes cytls knows: the peer may list 32,767 (README, "Limits").
         self.peer_signature_schemes = ext.signature_algorithms_among(
@@ -375,7 +379,7 @@ class ServerHandshake(Handshake):
         )
         require(
             policy.private_key is not None,
-            ALERT.handshake_failure,
+            AlertDescription.handshake_failure,
             "the server has no certificate (call load_cert_chain)",
         )
         try:
@@ -386,7 +390,7 @@ class ServerHandshake(Handshake):
             )
         except ValueError as exc:  # a key set on the context by hand that TLS 1.3 cannot use
             raise ProtocolError(
-                ALERT.internal_error, f"the server's key cannot sign: {exc}"
+                AlertDescription.internal_error, f"the server's key cannot sign: {exc}"
             ) from None
 
         if groups_data is None or shares_data is None:
@@ -395,7 +399,9 @@ class ServerHandshake(Handshake):
         candidates, shared, _ = read_key_exchange_offer(
             groups_data, shares_data, tuple(policy.groups)
         )
-        require(bool(candidates), ALERT.handshake_failure, "no key exchange group in common")
+        require(
+            bool(candidates), AlertDescription.handshake_failure, "no key exchange group in common"
+        )
         for group in candidates:
             if group in shared:
                 return common[0], group, shared[group]
@@ -405,7 +411,7 @@ class ServerHandshake(Handshake):
         """RFC 8446 §4.1.4: ask for a share of ``group``; the transcript restarts (§4.4.1)."""
         require(
             self.first_client_hello is None,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the second ClientHello still has no key share for the group we asked for",
         )
         self.first_client_hello = hello
@@ -417,18 +423,18 @@ class ServerHandshake(Handshake):
             legacy_session_id_echo=hello.legacy_session_id,
             cipher_suite=suite,
             extensions=[
-                (E.supported_versions, ext.encode_supported_versions_server(TLS13)),
-                (E.key_share, ext.encode_key_share_hrr(group)),
+                (ExtensionType.supported_versions, ext.encode_supported_versions_server(TLS13)),
+                (ExtensionType.key_share, ext.encode_key_share_hrr(group)),
             ],
         )
-        self.send(H.server_hello, retry.serialize())
+        self.send(HandshakeType.server_hello, retry.serialize())
         self._send_change_cipher_spec(hello)
         self.enter(ServerState.WAIT_SECOND_CLIENT_HELLO)
 
     def _second_client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
         hello, ignored = read_client_hello(body)
         # Still TLS 1.3 (the hello phase checked the first ClientHello's versions).
-        server_choice(find_extension(hello.extensions, E.supported_versions), (TLS13,))
+        server_choice(find_extension(hello.extensions, ExtensionType.supported_versions), (TLS13,))
         self._check_client_hello(hello)
         first = self.first_client_hello
         assert first is not None and self.transcript is not None and self.suite is not None
@@ -440,33 +446,33 @@ class ServerHandshake(Handshake):
             and hello.legacy_compression_methods == first.legacy_compression_methods
             and _fixed_extensions(hello) == _fixed_extensions(first)
             and ignored == self.first_client_hello_ignored,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the second ClientHello changed more than RFC 8446 §4.1.2 allows",
         )
         require(
-            find_extension(hello.extensions, E.early_data) is None,
-            ALERT.illegal_parameter,
+            find_extension(hello.extensions, ExtensionType.early_data) is None,
+            AlertDescription.illegal_parameter,
             "the second ClientHello has early_data, which RFC 8446 §4.1.2 rules out",
         )
         require(
-            find_extension(hello.extensions, E.pre_shared_key) is None
-            or find_extension(first.extensions, E.pre_shared_key) is not None,
-            ALERT.illegal_parameter,
+            find_extension(hello.extensions, ExtensionType.pre_shared_key) is None
+            or find_extension(first.extensions, ExtensionType.pre_shared_key) is not None,
+            AlertDescription.illegal_parameter,
             "the second ClientHello added pre_shared_key (RFC 8446 §4.1.2 allows updating it)",
         )
         # supported_groups is the first ClientHello's (checked above), which listed self.group.
-        groups_data = find_extension(hello.extensions, E.supported_groups)
-        shares_data = find_extension(hello.extensions, E.key_share)
+        groups_data = find_extension(hello.extensions, ExtensionType.supported_groups)
+        shares_data = find_extension(hello.extensions, ExtensionType.key_share)
         if groups_data is None or self.group is None:
             raise ProtocolError(
-                ALERT.missing_extension, "the second ClientHello has no supported_groups"
+                AlertDescription.missing_extension, "the second ClientHello has no supported_groups"
             )
         _, shared, share_count = read_key_exchange_offer(
             groups_data, shares_data if shares_data is not None else b"\x00\x00", (self.group,)
         )
         require(
             share_count == 1 and self.group in shared,
-            ALERT.illegal_parameter,
+            AlertDescription.illegal_parameter,
             "the second ClientHello must carry exactly one key share, for the group asked for",
         )
         self._answer(hello, raw, self.group, shared[self.group])
@@ -488,11 +494,15 @@ class ServerHandshake(Handshake):
         shared_secret = None
         if client_share is not None:
             server_share, shared_secret = self.environment.server_key_exchange(group, client_share)
-            extensions.append((E.key_share, ext.encode_key_share_server(group, server_share)))
-        extensions.append((E.supported_versions, ext.encode_supported_versions_server(TLS13)))
+            extensions.append(
+                (ExtensionType.key_share, ext.encode_key_share_server(group, server_share))
+            )
+        extensions.append(
+            (ExtensionType.supported_versions, ext.encode_supported_versions_server(TLS13))
+        )
         if resumption is not None:
             extensions.append(
-                (E.pre_shared_key, ext.encode_pre_shared_key_server(resumption.index))
+                (ExtensionType.pre_shared_key, ext.encode_pre_shared_key_server(resumption.index))
             )
         else:
             self.key_schedule = KeySchedule(suite)
@@ -502,7 +512,7 @@ class ServerHandshake(Handshake):
             cipher_suite=suite,
             extensions=extensions,
         )
-        self.send(H.server_hello, server_hello.serialize())
+        self.send(HandshakeType.server_hello, server_hello.serialize())
         assert self.transcript is not None and self.key_schedule is not None
         client_secret, server_secret = self.key_schedule.handshake(
             shared_secret, self.transcript.digest()
@@ -513,29 +523,32 @@ class ServerHandshake(Handshake):
 
         extensions = []
         if self.server_name is not None:
-            extensions.append((E.server_name, b""))  # RFC 6066 §3: we used the name
+            extensions.append((ExtensionType.server_name, b""))  # RFC 6066 §3: we used the name
         if self.alpn_protocol is not None:
             extensions.append(
-                (E.application_layer_protocol_negotiation, ext.encode_alpn([self.alpn_protocol]))
+                (
+                    ExtensionType.application_layer_protocol_negotiation,
+                    ext.encode_alpn([self.alpn_protocol]),
+                )
             )
         if self.early_data_accepted:
-            extensions.append((E.early_data, ext.encode_early_data_indication(None)))
-        self.send(H.encrypted_extensions, EncryptedExtensions(extensions).serialize())
+            extensions.append((ExtensionType.early_data, ext.encode_early_data_indication(None)))
+        self.send(HandshakeType.encrypted_extensions, EncryptedExtensions(extensions).serialize())
         if resumption is None:  # a PSK authenticates us: no certificate (§2.2)
             if policy.verify_mode != ssl.CERT_NONE and not policy.post_handshake_auth:
                 self._send_certificate_request(b"", self.transcript, post_handshake=False)
             entries = [CertificateEntry(der, []) for der in policy.certificate_chain_der]
-            self.send(H.certificate, Certificate(b"", entries).serialize())
+            self.send(HandshakeType.certificate, Certificate(b"", entries).serialize())
             signature = signatures.sign(
                 policy.private_key,
                 self.signature_scheme,
                 signatures.certificate_verify_input(self.transcript.digest(), server=True),
             )
             self.send(
-                H.certificate_verify,
+                HandshakeType.certificate_verify,
                 CertificateVerify(self.signature_scheme, signature).serialize(),
             )
-        self.send(H.finished, Finished(self.finished_data(server_secret)).serialize())
+        self.send(HandshakeType.finished, Finished(self.finished_data(server_secret)).serialize())
 
         client_app, server_app, exporter = self.key_schedule.application(self.transcript.digest())
         self.client_application_secret = client_app
@@ -606,7 +619,7 @@ class ServerHandshake(Handshake):
         created_ms = int(self.environment.now() * 1000)
         early = policy.max_early_data_size
         extensions: list[tuple[int, bytes]] = (
-            [(E.early_data, ext.encode_early_data_indication(early))] if early else []
+            [(ExtensionType.early_data, ext.encode_early_data_indication(early))] if early else []
         )
         for number in range(policy.num_tickets):
             nonce = number.to_bytes(8, "big")
@@ -626,7 +639,9 @@ class ServerHandshake(Handshake):
             if sealed is None:
                 return  # the sealing key is spent (MAX_SEALS_PER_KEY): no ticket
             ticket = NewSessionTicket(lifetime, age_add, nonce, sealed, extensions)
-            self.output.send_handshake(handshake_message(H.new_session_ticket, ticket.serialize()))
+            self.output.send_handshake(
+                handshake_message(HandshakeType.new_session_ticket, ticket.serialize())
+            )
 
     def _key_update(self, msg_type: int, body: bytes, raw: bytes) -> None:
         self.receive_key_update(body)
@@ -634,7 +649,7 @@ class ServerHandshake(Handshake):
     def _post_handshake_certificate(self, msg_type: int, body: bytes, raw: bytes) -> None:
         require(
             self.client_auth is not None,
-            ALERT.unexpected_message,
+            AlertDescription.unexpected_message,
             "certificate (11) after the handshake, and we sent no CertificateRequest "
             "(RFC 8446 §4.6.2)",
         )
@@ -645,7 +660,7 @@ class ServerHandshake(Handshake):
     def _note_post_handshake_auth(self, hello: ClientHello) -> None:
         """Whether the client offered post-handshake authentication (an empty extension,
         RFC 8446 §4.2.6)."""
-        data = find_extension(hello.extensions, E.post_handshake_auth)
+        data = find_extension(hello.extensions, ExtensionType.post_handshake_auth)
         if data is not None:
             ext.decode_empty(data, "post_handshake_auth extension")
         self.peer_offered_post_handshake_auth = data is not None
@@ -664,7 +679,7 @@ class ServerHandshake(Handshake):
     ) -> None:
         assert transcript is not None
         request = client_auth.certificate_request(self.policy, request_context)
-        self.send_to(transcript, H.certificate_request, request.serialize())
+        self.send_to(transcript, HandshakeType.certificate_request, request.serialize())
         self.client_auth = ClientAuthExchange(request_context, transcript, post_handshake)
 
     def request_post_handshake_auth(self) -> None:
@@ -737,7 +752,13 @@ class ServerHandshake(Handshake):
 # must go) and pre_shared_key (which may only be updated), checked on their own, the cookie
 # (we send none, and ignore one, as OpenSSL outside its stateless mode) and padding.
 _MAY_CHANGE_AFTER_HRR = frozenset(
-    {E.key_share, E.early_data, E.cookie, E.pre_shared_key, E.padding}
+    {
+        ExtensionType.key_share,
+        ExtensionType.early_data,
+        ExtensionType.cookie,
+        ExtensionType.pre_shared_key,
+        ExtensionType.padding,
+    }
 )
 
 
