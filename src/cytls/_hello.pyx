@@ -1,10 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The parts of a ClientHello whose size the peer chooses, walked in C.
 
-Why C: a ClientHello carries up to 64 KiB of lists (RFC 8446 §4.1.2): 32,000 cipher suites,
-16,000 extensions, or 16,000 groups beside 6,500 one-byte key shares. Read in Python, with an
-object or a call per item, each of these cost the server 20 to 90 times the work of a typical
-handshake (issue 12). Here each list is walked once, with no object per item, and only what the
+Why C: a ClientHello carries up to 64 KiB of lists (RFC 8446 §4.1.2), and read in Python, with
+an object or a call per item, such lists cost a server many times a typical handshake
+(docs/design.md). Here each list is walked once, with no object per item, and only what the
 server can use comes out:
 
 - ``sift_client_hello`` drops the cipher suites and extensions cytls does not recognize (a server

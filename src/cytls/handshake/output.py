@@ -2,7 +2,7 @@
 it: what the handshake emits (messages, key changes, events, the negotiated parameters) and the
 few facts it asks about the records.
 
-Why a port: the state machines must not drive a record layer or read a live context (issue 13).
+Why a port: the state machines must not drive a record layer or read a live context.
 They say *what* happens ("a handshake key for reading", "this message"), and
 :class:`cytls.connection.Connection` implements :class:`HandshakeOutput` and decides *how*: which
 record protection, which buffer, which event queue. A TLS 1.2 or DTLS state machine talks to the
