@@ -147,9 +147,9 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
 
 @needs_source_tree
 def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dists) -> None:
-    """What a build needs (pyproject.toml, setup.py, src/ with the .pyx) and the suite with its
-    vectors, so the tests run from an unpacked sdist; no generated C, no build products, no
-    bench/, .ci/ or .github/."""
+    """What a build needs (pyproject.toml, setup.py, src/ with the .pyx), the suite with its
+    vectors, so the tests run from an unpacked sdist, and the project's documents (the tests
+    check CONTRIBUTING.md); no generated C, no build products, no bench/, .ci/ or .github/."""
     top = f"cytls-{cytls.__version__}/"
     with tarfile.open(dists.sdist) as sdist:
         names = {m.name.removeprefix(top) for m in sdist.getmembers() if m.isfile()}
@@ -158,8 +158,9 @@ def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dist
     wanted = {
         name
         for name in dists.tracked
-        if name.startswith(("src/", "tests/"))
+        if name.startswith(("src/", "tests/", "docs/"))
         or name in {"README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in"}
+        or name in {"CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md"}
     }
     assert {"src/cytls/_record.pyx", "src/cytls/_hello.pyx"} <= wanted
     assert "tests/vectors/rfc8448_simple_1rtt.json" in wanted
