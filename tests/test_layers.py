@@ -129,8 +129,8 @@ def all_imports() -> list[Import]:
     out: list[Import] = []
     for path in sorted(SOURCES.rglob("*.py")):
         out += python_imports(path)
-    for path in sorted(SOURCES.rglob("*.pyx")):
-        out += cython_imports(path)
+    for path in sorted([*SOURCES.rglob("*.pyx"), *SOURCES.rglob("*.pxd")]):
+        out += cython_imports(path)  # a .pxd's cimports are its module's
     return out
 
 

@@ -82,7 +82,7 @@ def test_no_other_source_file_spells_the_version() -> None:
     spelled = [
         path.relative_to(ROOT).as_posix()
         for path in [ROOT / "pyproject.toml", ROOT / "setup.py", *(ROOT / "src").rglob("*")]
-        if path.suffix in {".toml", ".py", ".pyx", ".pyi"}
+        if path.suffix in {".toml", ".py", ".pyx", ".pxd", ".pyi"}
         and cytls.__version__ in path.read_text(encoding="utf-8")
     ]
     assert spelled == ["src/cytls/__init__.py"]
@@ -147,9 +147,10 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
 
 @needs_source_tree
 def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dists) -> None:
-    """What a build needs (pyproject.toml, setup.py, src/ with the .pyx), the suite with its
-    vectors, so the tests run from an unpacked sdist, and the project's documents (the tests
-    check CONTRIBUTING.md); no generated C, no build products, no bench/, .ci/ or .github/."""
+    """What a build needs (pyproject.toml, setup.py, src/ with the .pyx and the .pxd), the suite
+    with its vectors, so the tests run from an unpacked sdist, and the project's documents (the
+    tests check CONTRIBUTING.md); no generated C, no build products, no bench/, .ci/ or .github/.
+    """
     top = f"cytls-{cytls.__version__}/"
     with tarfile.open(dists.sdist) as sdist:
         names = {m.name.removeprefix(top) for m in sdist.getmembers() if m.isfile()}
@@ -162,7 +163,7 @@ def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dist
         or name in {"README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in"}
         or name in {"CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md"}
     }
-    assert {"src/cytls/_record.pyx", "src/cytls/_hello.pyx"} <= wanted
+    assert {"src/cytls/_record.pyx", "src/cytls/_record.pxd", "src/cytls/_hello.pyx"} <= wanted
     assert "tests/vectors/rfc8448_simple_1rtt.json" in wanted
     assert names - generated == wanted
 

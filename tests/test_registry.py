@@ -30,7 +30,7 @@ def literals(text: str) -> list[tuple[int, str]]:
 def test_no_code_point_outside_the_registry() -> None:
     found = []
     for path in sorted(PACKAGE.rglob("*")):
-        if path.suffix not in (".py", ".pyx", ".pyi") or path.name == "registry.py":
+        if path.suffix not in (".py", ".pyx", ".pxd", ".pyi") or path.name == "registry.py":
             continue
         for line, literal in literals(path.read_text(encoding="utf-8")):
             found.append(f"{path.relative_to(PACKAGE)}:{line}: {literal}")

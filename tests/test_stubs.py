@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-# What Cython adds to every compiled module, which no stub describes.
+# What Cython adds to every compiled module, which no stub describes, and to a module whose .pxd
+# declares C functions: their C-API capsules, for the Cython modules that cimport them.
 CYTHON_ADDITIONS = r"""
 cytls\._(record|hello)\.__reduce_cython__
 cytls\._(record|hello)\.__setstate_cython__
 cytls\._(record|hello)\.__test__
+cytls\._record\.__pyx_capi__
 """
 
 

@@ -12,15 +12,30 @@ returns and encrypts every pending record straight into it. That is a single cop
 caller's data on the way out. On the way in, application data records are decrypted straight
 from the caller's buffer (when nothing is buffered) into the plaintext buffer.
 
+The declarations (constants, the ``RecordHeader`` and ``ByteBuf`` structs, the extension types'
+attributes and C methods) are in ``_record.pxd``, which other Cython modules cimport.
+
 Shaped for what comes later, without implementing it now:
 
-* TLS 1.2 AEAD records (RFC 5288, RFC 7905) differ only in the nonce (explicit 8-byte nonce for
-  AES-GCM), the AAD (seq || type || version || length) and the absence of an inner content
-  type: a protection *scheme* field on ``_CipherState`` selects ``seal``/``open`` variants, and
-  ``_stage_protected`` / ``_process`` branch on it for the inner-type and expansion rules.
+* Every record header is read by ``read_header`` into a ``RecordHeader`` struct and written by
+  ``write_header`` (both in ``_record.pxd``); nothing else looks into a header's bytes (TLS 1.3
+  copies them whole: its AAD is the header as sent or received).
+* A ``_CipherState``'s ``protection`` (``Protection`` in ``_record.pxd``) is chosen once, when
+  its key is installed (``_keyed_state``, from the suite's ``cytls.registry`` entry), and
+  records are sealed and opened through ``seal_record``/``open_record``, which branch on it.
+  ``PROTECTION_TLS13_AEAD`` is the only protection so far. TLS 1.2 AEAD records (RFC 5288,
+  RFC 7905) differ in the nonce (salt || an explicit 8-byte nonce sent after the header, for
+  AES-GCM), the AAD (seq || type || version || plaintext length) and the absence of an inner
+  content type: they are a second case in ``seal_record``/``open_record``, and the layout
+  (``_stage_protected``: no inner type byte, no padding, the explicit nonce) and the
+  inner-type rules (``_open_protected``; ``_process``: every record is protected, not only
+  application_data) are where it branches on ``protection`` next. ``_protection_for`` chooses
+  it from the registry's ``version``, ``explicit_nonce_length``, ``iv_length`` and ``tag_length``.
 * DTLS (RFC 9147, RFC 6347) changes the header (epoch and sequence number on the wire) and adds
-  a replay window; ``_parse_header`` is the one place headers are read, and the sequence number
-  is passed to ``seal``/``open`` explicitly rather than read from the state.
+  a replay window: its header is a second reader and writer beside ``read_header`` and
+  ``write_header`` (``RecordHeader`` gains the epoch and sequence number), its records a third
+  ``Protection``, and the sequence number is already passed to ``seal_record``/``open_record``
+  and ``seal``/``open`` explicitly rather than read from the state.
 """
 
 cimport cython
@@ -40,20 +55,16 @@ cdef extern from "Python.h":
 from cryptography.exceptions import InvalidTag
 
 from cytls.errors import ProtocolError, TLSError
-from cytls.registry import SUITES as _REGISTRY_SUITES, CipherSuite as _CipherSuite
+from cytls.registry import (
+    SUITES as _REGISTRY_SUITES,
+    CipherSuite as _CipherSuite,
+    ProtocolVersion as _ProtocolVersion,
+)
 from cytls.wire.enums import AlertDescription
 
 
+# The content types, HDR, TAG, IV_LEN, MAX_FRAGMENT and MAX_EXPANSION are in _record.pxd.
 cdef enum:
-    CT_CHANGE_CIPHER_SPEC = 20
-    CT_ALERT = 21
-    CT_HANDSHAKE = 22
-    CT_APPLICATION_DATA = 23
-    HDR = 5
-    TAG = 16
-    IV_LEN = 12
-    MAX_FRAGMENT = 16384              # 2^14, RFC 8446 §5.1
-    MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
     EMPTY_RECORD_LIMIT = 32           # as OpenSSL's MAX_EMPTY_RECORDS
     SKIPPED_EARLY_RECORD_LIMIT = 1024  # rejected 0-RTT records dropped, whatever their sizes
     MIN_BUFFER = 256
@@ -76,8 +87,22 @@ TLS_AES_128_GCM_SHA256 = _CipherSuite.TLS_AES_128_GCM_SHA256
 TLS_AES_256_GCM_SHA384 = _CipherSuite.TLS_AES_256_GCM_SHA384
 TLS_CHACHA20_POLY1305_SHA256 = _CipherSuite.TLS_CHACHA20_POLY1305_SHA256
 
-# cipher suite -> (AEAD class, key length), from the registry (RFC 8446 §B.4).
-_SUITES = {code: (suite.aead, suite.key_length) for code, suite in _REGISTRY_SUITES.items()}
+
+cdef Protection _protection_for(suite) except? PROTECTION_NONE:
+    """The protection that records of a registry suite get, PROTECTION_NONE if this record
+    layer has none for it: what the key installs (see Protection in _record.pxd)."""
+    if (suite.version == _ProtocolVersion.TLSv1_3 and suite.explicit_nonce_length == 0
+            and suite.iv_length == IV_LEN and suite.tag_length == TAG):
+        return PROTECTION_TLS13_AEAD
+    # TLS 1.2 AEAD suites (version TLSv1_2, explicit_nonce_length 8 or 0) are chosen here next.
+    return PROTECTION_NONE
+
+
+# cipher suite -> its protection, and -> (AEAD class, key length) for the suites that have one,
+# from the registry (RFC 8446 §B.4).
+_PROTECTIONS = {code: _protection_for(suite) for code, suite in _REGISTRY_SUITES.items()}
+_SUITES = {code: (suite.aead, suite.key_length) for code, suite in _REGISTRY_SUITES.items()
+           if _PROTECTIONS[code] != PROTECTION_NONE}
 
 _UNEXPECTED = AlertDescription.unexpected_message
 _BAD_RECORD_MAC = AlertDescription.bad_record_mac
@@ -118,15 +143,9 @@ cdef extern from *:
     #  define cytls_park(p, n) ((void)(p), (void)(n))
     #  define cytls_unpark(p, n) ((void)(p), (void)(n))
     #endif
-
-    /* Zeroing memory that is about to be freed or reused is a dead store a compiler may drop;
-       a call through a volatile pointer cannot be. */
-    static void *(*volatile cytls_memset)(void *, int, size_t) = memset;
-    static void cytls_wipe(void *p, size_t n) { if (p != NULL && n) cytls_memset(p, 0, n); }
     """
     void cytls_park(void *block, size_t size) noexcept nogil
     void cytls_unpark(void *block, size_t size) noexcept nogil
-    void cytls_wipe(void *block, size_t size) noexcept nogil
 
 
 cdef enum:
@@ -227,31 +246,9 @@ def _block_cache_contains(needle):
 
 
 # --- byte buffers ------------------------------------------------------------------------------
-
-cdef struct ByteBuf:
-    unsigned char *data
-    Py_ssize_t start      # first byte not yet consumed
-    Py_ssize_t end        # one past the last byte written
-    Py_ssize_t cap
-    bint secret           # holds plaintext: wiped before its memory is freed or cached
-
-
-cdef inline Py_ssize_t buf_len(ByteBuf *b) noexcept:
-    return b.end - b.start
-
-
-cdef inline void buf_give(ByteBuf *b) noexcept:
-    """Hand the block back (to the cache, which other connections draw from, or to malloc)."""
-    if b.secret:
-        cytls_wipe(b.data, b.cap)
-    block_give(b.data, b.cap)
-
-
-cdef inline void buf_release(ByteBuf *b) noexcept:
-    buf_give(b)
-    b.data = NULL
-    b.start = b.end = b.cap = 0
-
+#
+# struct ByteBuf and its inline helpers (buf_len, buf_give, buf_release, buf_append, buf_consume)
+# are in _record.pxd.
 
 cdef int buf_reserve(ByteBuf *b, Py_ssize_t extra) except -1:
     """Make room for ``extra`` bytes after ``end``, moving live bytes to the front if needed."""
@@ -282,35 +279,7 @@ cdef int buf_reserve(ByteBuf *b, Py_ssize_t extra) except -1:
     return 0
 
 
-cdef inline int buf_append(ByteBuf *b, const unsigned char *src, Py_ssize_t n) except -1:
-    buf_reserve(b, n)
-    memcpy(b.data + b.end, src, n)
-    b.end += n
-    return 0
-
-
-cdef inline void buf_consume(ByteBuf *b, Py_ssize_t n) noexcept:
-    """Drop ``n`` bytes from the front; a drained buffer is freed (idle connections hold none)."""
-    b.start += n
-    if b.start >= b.end:
-        buf_release(b)
-
-
-cdef inline Py_ssize_t record_length(const unsigned char *header) noexcept:
-    return (<Py_ssize_t>header[3] << 8) | header[4]
-
-
-cdef inline void write_header(unsigned char *p, int content_type, int version,
-                              Py_ssize_t length) noexcept:
-    p[0] = <unsigned char>content_type
-    p[1] = <unsigned char>(version >> 8)
-    p[2] = <unsigned char>version
-    p[3] = <unsigned char>(length >> 8)
-    p[4] = <unsigned char>length
-
-
-@cython.no_gc
-@cython.final
+@cython.no_gc                      # (@cython.final is on the declaration, in _record.pxd)
 cdef class _Window:
     """A reusable buffer-protocol view of record-layer memory, handed to the AEAD calls.
 
@@ -320,10 +289,6 @@ cdef class _Window:
     and the release unpoints the window, so a window that escaped (it is a Python object) can
     never be read or written through again once the memory behind it is reused or freed.
     """
-
-    cdef char *ptr               # NULL: not pointed at anything, so it cannot be exported
-    cdef Py_ssize_t length
-    cdef bint writable
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         if self.ptr == NULL:
@@ -349,15 +314,17 @@ cdef inline object _error(alert, str message):
 
 # --- one direction's protection -----------------------------------------------------------------
 
-@cython.no_gc
-@cython.final
+@cython.no_gc                      # (@cython.final is on the declaration, in _record.pxd)
 cdef class _CipherState:
-    """One traffic key: its AEAD object, static IV and sequence number (RFC 8446 §5.3).
+    """One traffic key: its AEAD object, static IV, sequence number and protection (RFC 8446
+    §5.3). The attributes are declared in _record.pxd.
 
-    The AEAD object and its bound methods are made once per key, never per record.
+    The AEAD object, its bound methods and the protection (how records are sealed and opened:
+    ``seal_record``/``open_record``) are chosen once per key, never per record.
 
     A direction without a key is not ``None`` but ``_UNPROTECTED``, a state whose suite is 0
-    (TLS_NULL_WITH_NULL_NULL, the initial state of RFC 5246 §6.1) and ``protected`` false.
+    (TLS_NULL_WITH_NULL_NULL, the initial state of RFC 5246 §6.1) and protection
+    ``PROTECTION_NONE``.
     Cython does no None check on typed attributes, so a ``None`` state read by mistake was a
     NULL-offset read that crashed some interpreter builds (issue 11); every state object has
     its buffers, and only a protected one has an AEAD. ``no_gc``: a state references nothing
@@ -365,24 +332,10 @@ cdef class _CipherState:
     clear its attributes to ``None`` behind the record layer's back.
     """
 
-    cdef object aead
-    cdef object encrypt_into
-    cdef object decrypt_into
-    cdef bytearray nonce          # reused for every record; filled in place
-    cdef bytearray aad            # the record header, the AAD of TLS 1.3 records (§5.2)
-    cdef _Window source           # what the AEAD reads
-    cdef _Window target           # where the AEAD writes
-    cdef unsigned char iv[IV_LEN]
-    cdef uint64_t seq
-    cdef bint exhausted           # every sequence number has been used: no wrap (RFC 8446 §5.3)
-    cdef bint allow_application_data
-    cdef readonly int suite       # 0: no protection
-    cdef readonly bint protected
-
     def __cinit__(self):
         """An unprotected state; ``_keyed_state`` gives it a key."""
         self.nonce = bytearray(IV_LEN)
-        self.aad = bytearray(HDR)
+        self.aad = bytearray(HDR)         # TLS 1.3: the record header (§5.2)
         self.source = _Window()
         self.target = _Window()
         self.target.writable = True
@@ -394,7 +347,7 @@ cdef class _CipherState:
             memset(PyByteArray_AS_STRING(self.nonce), 0, IV_LEN)   # iv XOR seq reveals the IV
 
     def __repr__(self):
-        if not self.protected:
+        if self.protection == PROTECTION_NONE:
             return "<_CipherState unprotected>"
         return f"<_CipherState suite=0x{self.suite:04x}>"   # never the key or IV
 
@@ -420,9 +373,40 @@ cdef class _CipherState:
             self.exhausted = True
         return 0
 
+    cdef inline int seal_record(self, uint64_t seq, const unsigned char *record,
+                                Py_ssize_t length, unsigned char *out) except -1:
+        """Seal one staged record into ``out``: ``record`` is its header (whose ``length``
+        counts the protection's expansion) and the fragment to protect; ``out`` gets the header
+        and the protected fragment, ``HDR + length`` bytes in all."""
+        cdef bytearray aad = self.aad
+        if self.protection == PROTECTION_TLS13_AEAD:
+            # The fragment is TLSInnerPlaintext, with room for the tag after it; the AAD is the
+            # record header as sent (RFC 8446 §5.2).
+            memcpy(out, record, HDR)
+            memcpy(PyByteArray_AS_STRING(aad), record, HDR)
+            return self.seal(seq, record + HDR, length - TAG, aad, out + HDR)
+        # TLS 1.2 AEAD comes here: the explicit nonce after the header, and an AAD of seq ||
+        # type || version || plaintext length (RFC 5246 §6.2.3.3; read_header reads those).
+        raise RuntimeError("no record protection with this key")
+
+    cdef inline int open_record(self, uint64_t seq, const unsigned char *record,
+                                Py_ssize_t length, unsigned char *out) except -1:
+        """Open one received record, its header read and checked, into ``out``: ``record`` is
+        the header and ``length`` bytes of protected fragment; ``out`` gets ``length - TAG``
+        bytes of plaintext (TLSInnerPlaintext in TLS 1.3)."""
+        cdef bytearray aad = self.aad
+        if self.protection == PROTECTION_TLS13_AEAD:
+            # The AAD is the record header as received (RFC 8446 §5.2).
+            memcpy(PyByteArray_AS_STRING(aad), record, HDR)
+            return self.open(seq, record + HDR, length, aad, out)
+        # TLS 1.2 AEAD comes here: the explicit nonce after the header, and an AAD of seq ||
+        # type || version || plaintext length (RFC 5246 §6.2.3.3; read_header reads those).
+        raise RuntimeError("no record protection with this key")
+
     cdef int seal(self, uint64_t seq, const unsigned char *inner, Py_ssize_t inner_len,
                   object aad, unsigned char *out) except -1:
-        """Encrypt ``inner`` into ``out`` (``inner_len + TAG`` bytes) under sequence ``seq``."""
+        """Encrypt ``inner`` into ``out`` (``inner_len + TAG`` bytes) under sequence ``seq``:
+        the AEAD call, with nonce = iv XOR seq and this ``aad``."""
         self._make_nonce(seq)
         self.encrypt_into(self.nonce, point(self.source, inner, inner_len), aad,
                           point(self.target, out, inner_len + TAG))
@@ -430,7 +414,8 @@ cdef class _CipherState:
 
     cdef int open(self, uint64_t seq, const unsigned char *ciphertext, Py_ssize_t length,
                   object aad, unsigned char *out) except -1:
-        """Decrypt ``length`` bytes into ``out`` (``length - TAG`` bytes).
+        """Decrypt ``length`` bytes into ``out`` (``length - TAG`` bytes): the AEAD call, with
+        nonce = iv XOR seq and this ``aad``.
 
         On failure ``out`` is wiped: decrypt_into leaves unauthenticated plaintext there.
         """
@@ -452,11 +437,14 @@ cdef class _CipherState:
 
 
 cdef _CipherState _keyed_state(int suite, key, iv):
-    """A protected state for ``suite`` with this traffic key and IV (RFC 8446 §7.3)."""
+    """A protected state for ``suite`` with this traffic key and IV (RFC 8446 §7.3): where its
+    protection is chosen, once for every record it will seal or open."""
     cdef const unsigned char[::1] iv_bytes
     cdef _CipherState state
+    cdef Protection protection
     try:
         aead_class, key_length = _SUITES[suite]
+        protection = _PROTECTIONS[suite]
     except KeyError:
         raise ValueError(f"unsupported TLS 1.3 cipher suite 0x{suite:04x}") from None
     key = bytes(key)
@@ -472,7 +460,7 @@ cdef _CipherState _keyed_state(int suite, key, iv):
     state.decrypt_into = state.aead.decrypt_into
     memcpy(state.iv, &iv_bytes[0], IV_LEN)
     state.suite = suite
-    state.protected = True
+    state.protection = protection
     return state
 
 
@@ -490,37 +478,16 @@ cdef class RecordLayer:
 
     ``no_gc_clear``: a padding policy or a stored exception can put a record layer in a
     reference cycle; when the collector breaks it, it clears the other objects in the cycle,
-    never this one's key states, which the code relies on never being ``None``.
+    never this one's key states, which the code relies on never being ``None``. The attributes
+    are declared in _record.pxd.
     """
-
-    cdef _CipherState _write_state        # never None: _UNPROTECTED until a key is set
-    cdef _CipherState _read_state
-    cdef public int legacy_version
-    cdef public object padding_policy
-    cdef public bint allow_plaintext_alerts
-    cdef Py_ssize_t _write_limit
-    cdef Py_ssize_t _read_limit
-    cdef ByteBuf _in                      # received bytes not yet processed
-    cdef ByteBuf _app                     # opened application data, not yet read
-    cdef ByteBuf _out                     # staged output records
-    cdef Py_ssize_t _seal_from            # _out offset where records awaiting encryption start
-    cdef uint64_t _pending_seq            # sequence number of the first of those records
-    cdef object _control                  # an opened non-application record awaiting next_record
-    cdef int _empty_run                   # records in a row that delivered nothing
-    cdef Py_ssize_t _early_data_to_skip   # rejected 0-RTT bytes still to drop (-1: budget spent)
-    cdef int _early_records_skipped
-    cdef public bint hold_application_data
-    cdef readonly unsigned long long application_bytes_received
-    cdef object _failure
-    cdef bint _write_closed
-    cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
 
     def __cinit__(self):
         self._app.secret = True           # opened application data
         self._out.secret = True           # records staged in plaintext until data_to_send
         self._write_state = _UNPROTECTED
         self._read_state = _UNPROTECTED
-        self.legacy_version = 0x0303
+        self.legacy_version = LEGACY_RECORD_VERSION
         self.padding_policy = None
         self.allow_plaintext_alerts = False
         self._write_limit = MAX_FRAGMENT
@@ -570,11 +537,11 @@ cdef class RecordLayer:
 
     @property
     def write_protected(self):
-        return self._write_state.protected
+        return self._write_state.protection != PROTECTION_NONE
 
     @property
     def read_protected(self):
-        return self._read_state.protected
+        return self._read_state.protection != PROTECTION_NONE
 
     @property
     def write_sequence_number(self):
@@ -675,7 +642,8 @@ cdef class RecordLayer:
         if n == 0 and content_type != CT_APPLICATION_DATA:
             raise ValueError("zero-length handshake, alert or change_cipher_spec records must "
                              "not be sent (RFC 8446 §5.1)")
-        if not self._write_state.protected or content_type == CT_CHANGE_CIPHER_SPEC:
+        if (self._write_state.protection == PROTECTION_NONE
+                or content_type == CT_CHANGE_CIPHER_SPEC):
             # change_cipher_spec is never protected in TLS 1.3 (RFC 8446 §5).
             if content_type == CT_APPLICATION_DATA:
                 raise ValueError("application data cannot be sent before a write key is set")
@@ -703,7 +671,10 @@ cdef class RecordLayer:
 
     cdef int _stage_protected(self, int content_type, const unsigned char *data,
                               Py_ssize_t n, bint final_alert) except -1:
-        """Lay out TLSInnerPlaintext records (RFC 8446 §5.2) awaiting encryption.
+        """Lay out TLSInnerPlaintext records (RFC 8446 §5.2) awaiting encryption, for
+        ``seal_record`` to seal in ``_emit``: the layout of PROTECTION_TLS13_AEAD, the only
+        protection so far (TLS 1.2 AEAD: the real content type in the header, the explicit
+        nonce after it, no inner type byte and no padding).
 
         The padding policy runs first, before any state is touched, so whatever it does
         (raise, or call back into this layer) cannot leave half a write behind.
@@ -731,7 +702,7 @@ cdef class RecordLayer:
             padding = 0 if paddings is None else paddings[index]
             inner = chunk + 1 + padding
             p = self._out.data + self._out.end
-            write_header(p, CT_APPLICATION_DATA, 0x0303, inner + TAG)
+            write_header(p, CT_APPLICATION_DATA, LEGACY_RECORD_VERSION, inner + TAG)
             memcpy(p + HDR, data, chunk)
             p[HDR + chunk] = <unsigned char>content_type
             if padding:
@@ -763,18 +734,15 @@ cdef class RecordLayer:
         cdef unsigned char *src = self._out.data + self._out.start
         cdef Py_ssize_t end = buf_len(&self._out)
         cdef Py_ssize_t pos = self._seal_from - self._out.start
-        cdef Py_ssize_t length
+        cdef RecordHeader header
         cdef uint64_t seq = self._pending_seq
         cdef _CipherState state = self._write_state
-        cdef unsigned char *aad = <unsigned char *>PyByteArray_AS_STRING(state.aad)
         memcpy(dst, src, pos)         # unprotected records, and records sealed before a key change
         while pos < end:
-            length = record_length(src + pos)
-            memcpy(dst + pos, src + pos, HDR)
-            memcpy(aad, src + pos, HDR)
-            state.seal(seq, src + pos + HDR, length - TAG, state.aad, dst + pos + HDR)
+            read_header(src + pos, &header)
+            state.seal_record(seq, src + pos, header.length, dst + pos)
             seq += 1
-            pos += HDR + length
+            pos += HDR + header.length
         return 0
 
     cdef int _seal_pending(self) except -1:
@@ -901,44 +869,45 @@ cdef class RecordLayer:
         until one other record has been taken out into ``_control`` (processing must stop
         there: the caller may change keys after it). Returns the bytes consumed."""
         cdef Py_ssize_t pos = 0
-        cdef Py_ssize_t length
+        cdef RecordHeader header
         cdef const unsigned char *record
-        cdef bint protected = self._read_state.protected
+        cdef Protection protection = self._read_state.protection
         cdef bint reserved = False
         while n - pos >= HDR:
             record = data + pos
-            length = record_length(record)
-            self._check_header(record[0], length)
-            if n - pos < HDR + length:
+            read_header(record, &header)
+            self._check_header(header.content_type, header.length)
+            if n - pos < HDR + header.length:
                 break
-            if record[0] == CT_APPLICATION_DATA and self._early_data_to_skip:
-                pos += HDR + length
+            if header.content_type == CT_APPLICATION_DATA and self._early_data_to_skip:
+                pos += HDR + header.length
                 reserved = True
-                if self._skip_or_open_early(record, length, protected):
+                if self._skip_or_open_early(record, header.length):
                     break
                 continue
-            if protected and record[0] == CT_APPLICATION_DATA:
+            # PROTECTION_TLS13_AEAD protects application_data records only: the others are
+            # inside them (TLS 1.2 AEAD protects every record after change_cipher_spec).
+            if protection != PROTECTION_NONE and header.content_type == CT_APPLICATION_DATA:
                 if not reserved:
                     # One allocation for every record here: plaintext is shorter than ciphertext.
                     buf_reserve(&self._app, n - pos)
                     reserved = True
-                pos += HDR + length
-                if self._open_protected(record, length):
+                pos += HDR + header.length
+                if self._open_protected(record, header.length):
                     break
             else:
-                pos += HDR + length
-                self._take_plaintext(record, length)
+                pos += HDR + header.length
+                self._take_plaintext(header.content_type, record, header.length)
                 break
         if reserved and buf_len(&self._app) == 0:
             buf_release(&self._app)
         return pos
 
-    cdef int _skip_or_open_early(self, const unsigned char *record, Py_ssize_t length,
-                                 bint protected) except -1:
+    cdef int _skip_or_open_early(self, const unsigned char *record, Py_ssize_t length) except -1:
         """A server that rejected 0-RTT drops the client's early data records: those it cannot
         open, up to a budget, and then stops skipping (RFC 8446 §4.2.10). Returns 1 if the
         record opened to a non-application record."""
-        if protected:
+        if self._read_state.protection != PROTECTION_NONE:
             buf_reserve(&self._app, length)
             try:
                 opened = self._open_protected(record, length)
@@ -977,7 +946,7 @@ cdef class RecordLayer:
         if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, f"unknown record content type {content_type}")
         if content_type == CT_APPLICATION_DATA and (
-                self._read_state.protected or self._early_data_to_skip):
+                self._read_state.protection != PROTECTION_NONE or self._early_data_to_skip):
             if length > self._read_limit + MAX_EXPANSION:
                 raise _error(_RECORD_OVERFLOW,
                              f"protected record of {length} bytes exceeds the limit of "
@@ -1003,12 +972,13 @@ cdef class RecordLayer:
                          f"protected record of {length} bytes is shorter than the AEAD tag")
         buf_reserve(&self._app, length)
         out = self._app.data + self._app.end
-        memcpy(PyByteArray_AS_STRING(state.aad), record, HDR)
-        state.open(state.seq, record + HDR, length, state.aad, out)
+        state.open_record(state.seq, record, length, out)
         state.seq += 1
         if state.seq == 0:
             state.exhausted = True
-        # TLSInnerPlaintext = content || type || zeros: the type is the last non-zero byte (§5.4).
+        # PROTECTION_TLS13_AEAD, the only protection so far (TLS 1.2 AEAD: the content type is
+        # the header's, and there is no padding). TLSInnerPlaintext = content || type || zeros:
+        # the type is the last non-zero byte (§5.4).
         inner = length - TAG
         if inner > self._read_limit + 1:
             raise _error(_RECORD_OVERFLOW,
@@ -1043,10 +1013,10 @@ cdef class RecordLayer:
         memset(out, 0, inner)
         return 1
 
-    cdef int _take_plaintext(self, const unsigned char *record, Py_ssize_t length) except -1:
+    cdef int _take_plaintext(self, int content_type, const unsigned char *record,
+                             Py_ssize_t length) except -1:
         """An unprotected record: only handshake, alert or change_cipher_spec (RFC 8446 §5)."""
-        cdef int content_type = record[0]
-        cdef bint protected = self._read_state.protected
+        cdef bint protected = self._read_state.protection != PROTECTION_NONE
         if content_type == CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, "application data before any read key is set")
         if content_type == CT_CHANGE_CIPHER_SPEC:
@@ -1132,7 +1102,7 @@ cdef class RecordLayer:
 # --- helpers ------------------------------------------------------------------------------------
 
 cdef uint64_t _check_sequence_number(_CipherState state, object value) except? 0:
-    if not state.protected:
+    if state.protection == PROTECTION_NONE:
         raise ValueError("no key is set in that direction")
     if not 0 <= value < 2 ** 64:
         raise ValueError("a sequence number is a 64-bit unsigned integer")
@@ -1140,7 +1110,7 @@ cdef uint64_t _check_sequence_number(_CipherState state, object value) except? 0
 
 
 cdef object _sequence_number(_CipherState state):
-    if not state.protected:
+    if state.protection == PROTECTION_NONE:
         return 0
     if state.exhausted:
         return 2 ** 64
