@@ -15,27 +15,17 @@ from the caller's buffer (when nothing is buffered) into the plaintext buffer.
 The declarations (constants, the ``RecordHeader`` and ``ByteBuf`` structs, the extension types'
 attributes and C methods) are in ``_record.pxd``, which other Cython modules cimport.
 
-Shaped for what comes later, without implementing it now:
+Two seams, so that other protocol versions add code rather than edit this loop (what TLS 1.2
+and DTLS will add: docs/design.md; where: CONTRIBUTING.md):
 
 * Every record header is read by ``read_header`` into a ``RecordHeader`` struct and written by
   ``write_header`` (both in ``_record.pxd``); nothing else looks into a header's bytes (TLS 1.3
   copies them whole: its AAD is the header as sent or received).
 * A ``_CipherState``'s ``protection`` (``Protection`` in ``_record.pxd``) is chosen once, when
-  its key is installed (``_keyed_state``, from the suite's ``cytls.registry`` entry), and
-  records are sealed and opened through ``seal_record``/``open_record``, which branch on it.
-  ``PROTECTION_TLS13_AEAD`` is the only protection so far. TLS 1.2 AEAD records (RFC 5288,
-  RFC 7905) differ in the nonce (salt || an explicit 8-byte nonce sent after the header, for
-  AES-GCM), the AAD (seq || type || version || plaintext length) and the absence of an inner
-  content type: they are a second case in ``seal_record``/``open_record``, and the layout
-  (``_stage_protected``: no inner type byte, no padding, the explicit nonce) and the
-  inner-type rules (``_open_protected``; ``_process``: every record is protected, not only
-  application_data) are where it branches on ``protection`` next. ``_protection_for`` chooses
-  it from the registry's ``version``, ``explicit_nonce_length``, ``iv_length`` and ``tag_length``.
-* DTLS (RFC 9147, RFC 6347) changes the header (epoch and sequence number on the wire) and adds
-  a replay window: its header is a second reader and writer beside ``read_header`` and
-  ``write_header`` (``RecordHeader`` gains the epoch and sequence number), its records a third
-  ``Protection``, and the sequence number is already passed to ``seal_record``/``open_record``
-  and ``seal``/``open`` explicitly rather than read from the state.
+  its key is installed (``_keyed_state`` through ``_protection_for``, from the suite's
+  ``cytls.registry`` entry), and records are sealed and opened through
+  ``seal_record``/``open_record``, which branch on it. ``PROTECTION_TLS13_AEAD`` is the only
+  protection so far. The sequence number is passed to them explicitly, not read from the state.
 """
 
 cimport cython
