@@ -19,14 +19,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from handshakeutil import (
-    client_context,
-    client_credentials,
-    credentials,
-    handshake,
-    pump,
-    server_context,
-)
+from handshakeutil import client_context, client_credentials, handshake, pump, server_context
+from test_client_auth import mtls_client, mtls_server
 
 import cytls
 from cytls.errors import ProtocolError
@@ -176,14 +170,7 @@ def run_every_kind_of_handshake() -> None:
     # HelloRetryRequest: the server wants a group the client has no share for.
     handshake(client_context(groups="x25519:secp256r1"), server_context(groups="secp256r1"))
     # Mutual TLS in the handshake, then post-handshake authentication (RFC 8446 §4.6.2).
-    creds = client_credentials()
-    client_ctx = client_context()
-    client_ctx.load_cert_chain(creds.certfile, creds.keyfile)
-    client_ctx.post_handshake_auth = True
-    server_ctx = server_context()
-    server_ctx.verify_mode = cytls.CERT_REQUIRED
-    server_ctx.load_verify_locations(cadata=credentials().ca_pem)
-    client, server = handshake(client_ctx, server_ctx)
+    client, server = handshake(mtls_client(client_credentials(), pha=True), mtls_server())
     server.verify_client_post_handshake()
     pump(client, server)
     # Resumption with 0-RTT data (EndOfEarlyData).
