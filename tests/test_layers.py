@@ -187,6 +187,51 @@ def test_the_handshake_sees_neither_records_nor_the_live_context() -> None:
     assert wrong == []
 
 
+# What Connection may do with its handshake: hand it records, ask it to act, and follow the hello
+# phase's hand-over. Everything it reports comes through HandshakeOutput (Negotiated, events).
+HANDSHAKE_COMMANDS = {
+    "receive_handshake_record",
+    "receive_change_cipher_spec",
+    "has_partial_message",
+    "check_early_data_size",
+    "send_key_update",
+    "stop_sending",
+    "export_keying_material",
+    "request_post_handshake_auth",
+    "start",
+    "successor",
+    "policy",  # assigned: a context switched in brings its policy
+}
+
+
+def handshake_uses(source: str) -> set[str]:
+    """Attributes read or called on ``handshake``/``self._handshake``/``client``/``server``."""
+    used = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            owner = node.value
+            name = (
+                owner.attr
+                if isinstance(owner, ast.Attribute)
+                else owner.id
+                if isinstance(owner, ast.Name)
+                else ""
+            )
+            if name in {"handshake", "_handshake", "client", "server"}:
+                used.add(node.attr)
+    return used
+
+
+def test_connection_learns_the_outcome_from_the_port_not_handshake_attributes() -> None:
+    """Issue 13, item 1: Connection and the I/O adapters read no handshake attribute; what was
+    negotiated reaches them as one immutable Negotiated value through HandshakeOutput."""
+    paths = [PACKAGE / "connection.py", *sorted((PACKAGE / "io").glob("*.py")), PACKAGE / "aio.py"]
+    for path in paths:
+        extra = handshake_uses(path.read_text(encoding="utf-8")) - HANDSHAKE_COMMANDS
+        assert extra == set(), f"{path.name} uses handshake attributes {sorted(extra)}"
+    assert handshake_uses("x = self._handshake.suite") == {"suite"}  # the check sees one
+
+
 def test_the_rules_see_an_upward_and_a_hidden_import() -> None:
     """Control: the checks catch what they are meant to catch."""
     source = (

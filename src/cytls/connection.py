@@ -101,9 +101,9 @@ class Connection:
         if self.server_side:
             return hello.new_server(policy, self._output, self._environment)
         client = hello.new_client(policy, self._output, self._environment)
-        client.start(self.server_hostname, session, early_data)
-        self._offered_session = client.offered_session
-        self._sent_early_data = client.early_data_sent
+        client.start(self.server_hostname, session, early_data)  # raises if it cannot offer them
+        self._offered_session = session  # what session_reused (from the handshake) refers to
+        self._sent_early_data = bool(early_data)
         return client
 
     def __repr__(self) -> str:
