@@ -119,3 +119,18 @@ def test_handshake_complete_event_describes_the_connection() -> None:
         "label", b"ctx", 32
     )
     pump(client, server)
+
+
+def test_close_before_the_client_hello_still_holds_after_it() -> None:
+    """A server that sent close_notify before the ClientHello sends nothing more after the
+    handshake (RFC 8446 §6.1), not even the KeyUpdate a client requests: the hello phase hands
+    "closed" on to the TLS 1.3 state machine."""
+    client = cytls.Connection(client_context(), server_hostname="localhost")
+    server = cytls.Connection(server_context(), server_side=True)
+    server.close()
+    server.data_to_send()  # the close_notify, which a man in the middle drops
+    pump(client, server)
+    assert client.handshake_complete and server.handshake_complete
+    client.key_update(request_peer=True)
+    server.receive_data(client.data_to_send())
+    assert server.data_to_send() == b""

@@ -24,6 +24,7 @@ import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pki
 import pytest
@@ -622,3 +623,28 @@ def test_handshake_and_superseded_traffic_secrets_are_dropped() -> None:
         assert h.read_secret not in pair and h.write_secret not in pair
         for secret in pair:
             assert gc.get_referrers(secret) == [pair], "a replaced secret is still referenced"
+
+
+def test_max_cert_list_of_the_context_an_sni_callback_switches_to() -> None:
+    """The server's limit on the client's Certificate is the one of the context its SNI
+    callback chose, not the one it started with."""
+    client_creds = client_credentials()
+    client_ctx = client_context()
+    client_ctx.load_cert_chain(client_creds.certfile, client_creds.keyfile)
+    chosen = server_context()
+    chosen.verify_mode = ssl.CERT_REQUIRED
+    chosen.load_verify_locations(cadata=credentials().ca_pem)
+    chosen.max_cert_list = 200  # below any certificate
+    first = server_context()
+
+    def switch(target: Any, name: str | None, context: cytls.TLSContext) -> None:
+        target.context = chosen
+
+    first.sni_callback = switch
+    client = cytls.Connection(client_ctx, server_hostname="localhost")
+    server = cytls.Connection(first, server_side=True)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    assert_aborts(
+        server, client.data_to_send(), ProtocolError, AlertDescription.decode_error, match="200"
+    )

@@ -29,10 +29,12 @@ from handshakeutil import (
     message,
     plaintext_messages,
     pump,
+    record,
     replace_extension,
     rewrite_body,
     rewrite_type,
     server_context,
+    split_records,
 )
 
 import cytls
@@ -625,3 +627,23 @@ def test_encrypted_extensions_accepting_early_data_without_the_psk() -> None:
     )
     error = assert_aborts(client, flight, ProtocolError, AlertDescription.illegal_parameter)
     assert "early data" in str(error)
+
+
+def test_early_data_status_holds_between_end_of_early_data_and_finished() -> None:
+    """The 0-RTT bytes stay readable after EndOfEarlyData, before the client's Finished (which
+    a replayer never sends): the server must still say they came as early data, and how many."""
+    client_ctx, server_ctx, session = early_contexts()
+    client, server = resumption(client_ctx, server_ctx, session, early_data=EARLY)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    end_of_early_data, finished = [
+        record(content_type, fragment)
+        for content_type, _, fragment in split_records(client.data_to_send())
+    ]
+    server.receive_data(end_of_early_data)
+    assert not server.handshake_complete
+    assert server.early_data_accepted and server.early_data_length == len(EARLY)
+    assert server.recv() == EARLY
+    server.receive_data(finished)
+    assert server.handshake_complete
+    assert server.early_data_accepted and server.early_data_length == len(EARLY)

@@ -132,7 +132,7 @@ def test_messages_outside_the_table_are_unexpected(
     role: str, state: HandshakeState, msg_type: int
 ) -> None:
     hs = machine(role)
-    hs.state = state
+    hs.enter(state)
     emitted = hs.output
     assert isinstance(emitted, RecordingOutput)
     with pytest.raises(ProtocolError) as info:

@@ -87,6 +87,7 @@ class Connection:
         self._warning_alerts = 0  # in a row, without progress (MAX_WARNING_ALERTS)
         self._bytes_at_last_alert = 0
         self._negotiated: Negotiated | None = None
+        self._policy: HandshakePolicy  # the handshake's: frozen when it starts (_start_handshake)
         self._resumed = False
         self._sessions: list[Session] = []  # tickets received, newest last
         self._offered_session: Session | None = None
@@ -97,7 +98,7 @@ class Connection:
         self._handshake: Handshake = self._start_handshake(session, bytes(early_data))
 
     def _start_handshake(self, session: Session | None, early_data: bytes) -> Handshake:
-        policy = self._context.handshake_policy(self.server_side)
+        policy = self._policy = self._context.handshake_policy(self.server_side)
         if self.server_side:
             return hello.new_server(policy, self._output, self._environment)
         client = hello.new_client(policy, self._output, self._environment)
@@ -121,7 +122,7 @@ class Connection:
     def context(self, context: TLSContext) -> None:
         """An SNI callback may switch the context, as with ``ssl.SSLObject.context``."""
         self._context = context
-        self._handshake.policy = context.handshake_policy(self.server_side)
+        self._policy = self._handshake.policy = context.handshake_policy(self.server_side)
 
     @property
     def handshake_complete(self) -> bool:
@@ -170,7 +171,7 @@ class Connection:
         handshake completes) or by us (server side)."""
         if self._negotiated is not None:
             return self._negotiated.early_data_accepted
-        return self._output.reading_early_data  # a server reading 0-RTT data it accepted
+        return self._output.early_data_accepted  # a server that accepted 0-RTT, mid-handshake
 
     @property
     def early_data_length(self) -> int:
@@ -178,7 +179,10 @@ class Connection:
         (replayable, RFC 8446 §8); final once the handshake is complete."""
         if self._negotiated is not None:
             return self._negotiated.early_data_length
-        return self._record.application_bytes_received if self._output.reading_early_data else 0
+        output = self._output
+        if output.reading_early_data:
+            return self._record.application_bytes_received
+        return output.early_data_length
 
     # --- bytes in ------------------------------------------------------------------------------
 
@@ -193,7 +197,8 @@ class Connection:
         try:
             self._record.receive_data(data)
             self._process_records()
-            self._handshake.check_early_data_size()
+            if self._output.reading_early_data:
+                self._handshake.check_early_data_size()
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -444,7 +449,11 @@ class _Output:
         self.connection = connection
         self.record = _record.RecordLayer()
         self.keylog = keylog
-        self.reading_early_data = False  # a server reading 0-RTT data it accepted
+        # A server that accepted 0-RTT: reading it, and how much came (final at EndOfEarlyData,
+        # before the handshake completes and Negotiated says so too).
+        self.reading_early_data = False
+        self.early_data_accepted = False
+        self.early_data_length = 0
 
     def send_handshake(self, raw: bytes) -> None:
         self.record.write(_record.HANDSHAKE, raw)
@@ -476,7 +485,11 @@ class _Output:
             change.iv,
             allow_application_data=change.carries_application_data,
         )
-        self.reading_early_data = change.level is KeyLevel.EARLY
+        if change.level is KeyLevel.EARLY:
+            self.reading_early_data = self.early_data_accepted = True
+        elif self.reading_early_data:  # EndOfEarlyData: the handshake key follows (§4.5)
+            self.reading_early_data = False
+            self.early_data_length = record.application_bytes_received
 
     def set_record_version(self, version: int) -> None:
         self.record.legacy_version = version
@@ -522,7 +535,7 @@ class _Output:
                 ) from exc
             if result is not None:
                 raise ProtocolError(result, f"the SNI callback refused {server_name!r}")
-        return connection.context.handshake_policy(server_side=True)
+        return connection._policy  # the callback's context, if it switched to another
 
     def early_data_received(self) -> int:
         return self.record.application_bytes_received

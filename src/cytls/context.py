@@ -45,6 +45,11 @@ DEFAULT_CIPHER_SUITES: tuple[int, ...] = DEFAULT_SUITES
 SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.items()}
 
 
+# Configuration sequences, stored as tuples whatever they are assigned as (see __setattr__).
+_SEQUENCE_ATTRIBUTES = frozenset(
+    {"certificate_chain", "certificate_chain_der", "cipher_suites", "groups", "alpn_protocols"}
+)
+
 SniCallback = Callable[[Any, str | None, "TLSContext"], int | None]
 
 
@@ -75,7 +80,7 @@ class TLSContext:
         self.groups: tuple[int, ...] = SUPPORTED_GROUPS
         self.alpn_protocols: tuple[bytes, ...] = ()
         self.sni_callback: SniCallback | None = None
-        self.certificate_chain: list[x509.Certificate] = []
+        self.certificate_chain: tuple[x509.Certificate, ...] = ()
         self.certificate_chain_der: tuple[bytes, ...] = ()  # what the Certificate message carries
         self.private_key: Any = None
         self._keylog_filename: str | None = None
@@ -187,7 +192,8 @@ class TLSContext:
         keyfile: str | os.PathLike[str] | None = None,
         password: str | bytes | Callable[[], str | bytes] | None = None,
     ) -> None:
-        self.certificate_chain, self.private_key = load_cert_chain(certfile, keyfile, password)
+        chain, self.private_key = load_cert_chain(certfile, keyfile, password)
+        self.certificate_chain = tuple(chain)
         self.certificate_chain_der = tuple(
             certificate.public_bytes(Encoding.DER) for certificate in self.certificate_chain
         )
@@ -290,18 +296,26 @@ class TLSContext:
     # --- what each connection starts from -------------------------------------------------------
 
     def __setattr__(self, name: str, value: object) -> None:
-        # Any change of configuration makes the next connection build a fresh policy.
+        # Sequences are kept as tuples, so that changing one in place (which no policy would
+        # see) fails instead of being silently ignored.
+        if name in _SEQUENCE_ATTRIBUTES and isinstance(value, list):
+            value = tuple(value)
         object.__setattr__(self, name, value)
-        if name != "_policies":
-            object.__setattr__(self, "_policies", {})
+        # Any change of configuration is a new generation: a policy built from the previous
+        # one is not used again, even if another thread cached it while this write happened.
+        object.__setattr__(self, "_generation", self.__dict__.get("_generation", 0) + 1)
 
     def handshake_policy(self, server_side: bool) -> HandshakePolicy:
         """The frozen configuration a new connection's handshake runs under (built once per
         change of this context, then shared: connections that start together cost nothing)."""
-        policy: HandshakePolicy | None = self.__dict__.get("_policies", {}).get(server_side)
-        if policy is None:
-            policy = self._make_policy(server_side)  # may create the trust store, ticket keys
-            self.__dict__.setdefault("_policies", {})[server_side] = policy
+        state = self.__dict__
+        policies: dict[bool, tuple[int, HandshakePolicy]] = state.setdefault("_policies", {})
+        cached = policies.get(server_side)
+        generation = state.get("_generation", 0)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        policy = self._make_policy(server_side)  # may create the trust store, ticket keys
+        policies[server_side] = (generation, policy)
         return policy
 
     def _make_policy(self, server_side: bool) -> HandshakePolicy:
@@ -312,13 +326,13 @@ class TLSContext:
             check_hostname=self.check_hostname,
             verify_mode=self.verify_mode,
             options=self.options,
-            cipher_suites=tuple(self.cipher_suites),
-            groups=tuple(self.groups),
-            alpn_protocols=tuple(self.alpn_protocols),
+            cipher_suites=self.cipher_suites,
+            groups=self.groups,
+            alpn_protocols=self.alpn_protocols,
             post_handshake_auth=self.post_handshake_auth,
             max_cert_list=self.max_cert_list,
             max_early_data_size=self.max_early_data_size,
-            certificate_chain=tuple(self.certificate_chain),
+            certificate_chain=self.certificate_chain,
             certificate_chain_der=self.certificate_chain_der,
             private_key=self.private_key,
             trust_store=self.trust_store,

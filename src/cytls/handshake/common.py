@@ -185,8 +185,12 @@ class Handshake:
         self.policy = policy
         self.output = output
         self.environment = environment
-        self.reassembler = HandshakeReassembler(limit_for=self._message_limit)
+        self.reassembler = HandshakeReassembler(limit_for=self.message_limit)
         self.state: HandshakeState = self.INITIAL
+        self._accepts = self.TRANSITIONS[self.INITIAL]  # the state's row, looked up on entry
+        # Whether transitions are logged, decided once per handshake (a check per transition
+        # costs more than the transition).
+        self._log_transitions = _log.isEnabledFor(logging.DEBUG)
         self.complete = False
         self.suite: int | None = None
         self.group: int | None = None
@@ -218,10 +222,12 @@ class Handshake:
         return f"<{type(self).__name__} {self.state.name}>"
 
     def enter(self, state: HandshakeState) -> None:
-        """Move to ``state``; logged at DEBUG on the ``cytls.handshake`` logger."""
-        if _log.isEnabledFor(logging.DEBUG):
+        """Move to ``state``; logged at DEBUG on the ``cytls.handshake`` logger (when DEBUG was
+        enabled as the handshake started)."""
+        if self._log_transitions:
             _log.debug("%s %s -> %s", self.ROLE, self.state.name, state.name)
         self.state = state
+        self._accepts = self.TRANSITIONS[state]
 
     def stop_sending(self) -> None:
         """We sent close_notify: from now on nothing is sent, not even a reply (§6.1)."""
@@ -238,7 +244,7 @@ class Handshake:
             machine = machine.successor
 
     def _dispatch(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        handler = self.TRANSITIONS[self.state].get(msg_type)
+        handler = self._accepts.get(msg_type)
         if handler is None:
             raise ProtocolError(
                 AlertDescription.unexpected_message,
@@ -259,7 +265,7 @@ class Handshake:
             "change_cipher_spec outside the handshake (RFC 8446 §5)",
         )
 
-    def _message_limit(self, msg_type: int) -> int:
+    def message_limit(self, msg_type: int) -> int:
         """The largest body of a handshake message of this type we buffer."""
         if msg_type == HandshakeType.certificate:
             return self.policy.max_cert_list

@@ -75,8 +75,11 @@ class ServerHelloPhase(Handshake):
             self.policy.versions,
         )
         machine = SERVER_HANDSHAKES[version](self.policy, self.output, self.environment)
-        machine.reassembler = self.reassembler  # what follows the ClientHello is the machine's
+        # What follows the ClientHello is the machine's, under the machine's limits.
+        machine.reassembler = self.reassembler
+        self.reassembler.set_limit(machine.message_limit)
         machine.start()
+        machine.close_notify_sent = self.close_notify_sent  # close() before the ClientHello
         self.successor = machine
         self.enter(HelloState.HANDED_OVER)
         machine.receive_client_hello(hello, ignored, raw)

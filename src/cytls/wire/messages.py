@@ -635,6 +635,11 @@ class HandshakeReassembler:
     def __repr__(self) -> str:
         return f"<HandshakeReassembler {self.buffered()} bytes buffered>"
 
+    def set_limit(self, limit_for: Callable[[int], int]) -> None:
+        """Take the largest body per message type from ``limit_for`` from now on (a new owner:
+        the state machine a server's hello phase hands the rest of the stream to)."""
+        self._limit_for = limit_for
+
     def feed(self, data: builtins.bytes | bytearray | memoryview) -> None:
         """Append the payload of one handshake record (or any slice of the stream)."""
         if self._error is not None:
