@@ -61,11 +61,6 @@ class ServerHelloPhase(Handshake):
     }
 
     def start(self) -> None:
-        require(
-            bool(self.policy.versions),
-            AlertDescription.protocol_version,
-            "no protocol version cytls implements is within minimum_version..maximum_version",
-        )
         self.peer_change_cipher_spec_allowed = False  # only after a ClientHello (RFC 8446 §5)
 
     def _client_hello(self, msg_type: int, body: bytes, raw: bytes) -> None:
@@ -89,6 +84,7 @@ def new_server(
     policy: HandshakePolicy, output: HandshakeOutput, environment: Environment
 ) -> Handshake:
     """A server handshake, waiting for the ClientHello."""
+    _require_a_version(policy)
     phase = ServerHelloPhase(policy, output, environment)
     phase.start()
     return phase
@@ -98,9 +94,14 @@ def new_client(
     policy: HandshakePolicy, output: HandshakeOutput, environment: Environment
 ) -> ClientHandshake:
     """The client state machine for the highest enabled version (not started)."""
+    _require_a_version(policy)
+    return CLIENT_HANDSHAKES[policy.versions[0]](policy, output, environment)
+
+
+def _require_a_version(policy: HandshakePolicy) -> None:
+    """A connection whose context enables no version cytls implements fails as it starts."""
     require(
         bool(policy.versions),
         AlertDescription.protocol_version,
         "no protocol version cytls implements is within minimum_version..maximum_version",
     )
-    return CLIENT_HANDSHAKES[policy.versions[0]](policy, output, environment)
