@@ -191,7 +191,6 @@ class Handshake:
         # Whether transitions are logged, decided once per handshake (a check per transition
         # costs more than the transition).
         self._log_transitions = _log.isEnabledFor(logging.DEBUG)
-        self.complete = False
         self.suite: int | None = None
         self.group: int | None = None
         self.alpn_protocol: bytes | None = None
@@ -348,7 +347,6 @@ class Handshake:
         """The handshake is complete: report what was negotiated."""
         assert self.suite is not None and self.group is not None
         self.peer_change_cipher_spec_allowed = False
-        self.complete = True
         # Only post-handshake authentication reads the transcript again (§4.4.1); an idle
         # connection keeps no hash state otherwise.
         self.handshake_transcript = self.transcript if self.post_handshake_auth_possible() else None
