@@ -16,6 +16,7 @@ import base64
 import binascii
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias
 
@@ -23,6 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from cytls.crypto.signatures import DerElement, PrivateKey, schemes_for_key
 from cytls.errors import TLSError
@@ -178,13 +180,16 @@ def _password_bytes(password: Password, needed: bool) -> bytes | None:
     raise TypeError("password should be a string, bytes or a callable returning one of them")
 
 
+def _is_dsa(key: Any) -> bool:
+    """Whether ``key`` is DSA. ``cryptography`` 51 deprecates DSA and warns whenever its classes
+    are used, so this is asked only of a key that is already refused."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return isinstance(key, dsa.DSAPrivateKey)
+
+
 def _check_own_key(key: Any, source: str) -> None:
     """Refuse keys that cannot sign a TLS 1.3 CertificateVerify (RFC 8446 §4.2.3)."""
-    if isinstance(key, dsa.DSAPrivateKey):
-        raise CertificateLoadError(
-            f"{source}: DSA keys cannot sign in TLS 1.3 (RFC 8446 §4.2.3 has no DSA scheme)",
-            reason="UNSUPPORTED_KEY_TYPE",
-        )
     if not isinstance(
         key,
         rsa.RSAPrivateKey
@@ -192,6 +197,11 @@ def _check_own_key(key: Any, source: str) -> None:
         | ed25519.Ed25519PrivateKey
         | ed448.Ed448PrivateKey,
     ):
+        if _is_dsa(key):
+            raise CertificateLoadError(
+                f"{source}: DSA keys cannot sign in TLS 1.3 (RFC 8446 §4.2.3 has no DSA scheme)",
+                reason="UNSUPPORTED_KEY_TYPE",
+            )
         raise CertificateLoadError(
             f"{source}: a {type(key).__name__} cannot sign in TLS 1.3; use an RSA (2048 bits "
             "or more), ECDSA P-256/P-384/P-521, Ed25519 or Ed448 key",

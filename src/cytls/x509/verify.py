@@ -632,7 +632,9 @@ _MESSAGE_MAP: list[tuple[str, int, AlertDescription | None]] = [
     ("basicConstraints.cA must be asserted", X509VerifyError.INVALID_CA, None),
     ("basicConstraints.cA must not be asserted", X509VerifyError.INVALID_NON_CA, None),
     ("keyUsage.keyCertSign must be asserted", X509VerifyError.KEYUSAGE_NO_CERTSIGN, None),
+    # cryptography < 51 writes "2.5.29.15: ...", 51 "keyUsage (2.5.29.15): ..."
     ("2.5.29.15: Certificate is missing", X509VerifyError.CA_CERT_MISSING_KEY_USAGE, None),
+    ("2.5.29.15): Certificate is missing", X509VerifyError.CA_CERT_MISSING_KEY_USAGE, None),
     (
         "EE keyUsage must not assert keyCertSign",
         X509VerifyError.KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA,
@@ -655,6 +657,7 @@ _MESSAGE_MAP: list[tuple[str, int, AlertDescription | None]] = [
         AlertDescription.unsupported_certificate,
     ),
     ("2.5.29.35: Certificate is missing", X509VerifyError.MISSING_AUTHORITY_KEY_IDENTIFIER, None),
+    ("2.5.29.35): Certificate is missing", X509VerifyError.MISSING_AUTHORITY_KEY_IDENTIFIER, None),
     ("X509v3", X509VerifyError.EXTENSIONS_REQUIRE_VERSION_3, None),
     ("Exceeded maximum", X509VerifyError.CERT_CHAIN_TOO_LONG, None),
     ("exceeds max depth", X509VerifyError.CERT_CHAIN_TOO_LONG, None),
