@@ -157,3 +157,42 @@ def test_finalizer_cannot_reenter_during_open() -> None:
         """
     )
     assert out.startswith("OK")
+
+
+def test_threads_with_their_own_layers_share_only_the_block_cache() -> None:
+    """Four threads move 1 MiB writes through layers of their own at once: the process-wide
+    block cache (under its lock) hands each block to one thread at a time, so every byte comes
+    back intact, and the cache never holds more than its slots allow."""
+    out = run(
+        """
+        import os
+        from cytls import _record
+        failures = []
+        def worker(index):
+            try:
+                key, iv = os.urandom(32), os.urandom(12)
+                writer, reader = RecordLayer(), RecordLayer()
+                writer.set_write_key(0x1302, key, iv)
+                reader.set_read_key(0x1302, key, iv)
+                sink = bytearray(1 << 20)
+                for round in range(40):
+                    data = bytes([index, round]) * (1 << 19)
+                    writer.write(23, data)
+                    reader.receive_data(writer.data_to_send())
+                    got = 0
+                    while got < len(data):
+                        got += reader.read_into(memoryview(sink)[got:])
+                    assert sink == data, (index, round)
+                    assert _record._block_cache_count() <= 16
+            except BaseException as exc:
+                failures.append(repr(exc))
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failures, failures
+        print("OK", _record._block_cache_count())
+        """
+    )
+    assert out.startswith("OK")

@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
 """The parts of a ClientHello whose size the peer chooses, walked in C.
 
 Why C: a ClientHello carries up to 64 KiB of lists (RFC 8446 §4.1.2), and read in Python, with

@@ -207,4 +207,5 @@ cdef class RecordLayer:
     cdef int _fail(self, exc) except -1
     cdef int _check_readable(self) except -1
     cdef int _claim(self, int side) except -1
+    cdef void _release(self, int side) noexcept
     cdef int _check_writable(self) except -1

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# cython: initializedcheck=False, embedsignature=True
+# cython: initializedcheck=False, embedsignature=True, freethreading_compatible=True
 """The TLS 1.3 record layer (RFC 8446 §5): framing, fragmentation, nonces, AEAD, buffers.
 
 Python calls in per *call* (``write``, ``data_to_send``, ``receive_data``, ``read``); this module
@@ -99,13 +99,37 @@ _BAD_RECORD_MAC = AlertDescription.bad_record_mac
 _RECORD_OVERFLOW = AlertDescription.record_overflow
 
 
+# --- threads ------------------------------------------------------------------------------------
+#
+# The module is declared free-threading compatible (freethreading_compatible above): on 3.14t
+# the GIL stays off. What several threads can reach at once is guarded here, in C: each
+# RecordLayer's busy flags (READING, WRITING; see RecordLayer._claim) are claimed atomically,
+# and the process-wide block cache below is under one lock. Everything else a RecordLayer holds
+# belongs to the direction that claimed it.
+
+cdef extern from *:
+    """
+    /* Atomic read-modify-write of a RecordLayer's busy flags; each returns the old value. */
+    #if defined(_MSC_VER) && !defined(__clang__)
+    #  include <intrin.h>
+    #  define cytls_fetch_or(p, v) ((int)_InterlockedOr((volatile long *)(p), (long)(v)))
+    #  define cytls_fetch_and(p, v) ((int)_InterlockedAnd((volatile long *)(p), (long)(v)))
+    #else
+    #  define cytls_fetch_or(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+    #  define cytls_fetch_and(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
+    #endif
+    """
+    int cytls_fetch_or(int *flags, int bits) noexcept nogil
+    int cytls_fetch_and(int *flags, int bits) noexcept nogil
+
+
 # --- memory ------------------------------------------------------------------------------------
 #
 # Buffers are released when drained, so an idle connection holds none. Large blocks released
 # that way go to a small process-wide cache instead of straight back to malloc: a 1 MiB write
-# would otherwise get fresh pages (and a page fault per 4 KiB) on every call. block_take and
-# block_give never call into Python, so the GIL makes each of them atomic (the module is not
-# declared free-threading compatible, so the GIL stays on).
+# would otherwise get fresh pages (and a page fault per 4 KiB) on every call. The cache is
+# shared by every connection of every thread, so block_take and block_give hold _cache_lock
+# (a PyMutex on 3.13+) while they look at it; malloc and free run outside it.
 
 cdef extern from *:
     """
@@ -138,31 +162,27 @@ cdef extern from *:
     void cytls_unpark(void *block, size_t size) noexcept nogil
 
 
+# A connection moving 1 MiB writes keeps about two 1 MiB blocks busy (staged output, opened
+# data); 8 MiB is room for three such connections at once, on as many threads. At 4 MiB two
+# threads missed the cache and paid fresh pages on every write (the two-thread bench row).
 cdef enum:
-    CACHE_SLOTS = 8
+    CACHE_SLOTS = 16
     CACHE_MIN_BLOCK = 4096            # smaller blocks: malloc's own caches are fast enough
-    CACHE_MAX_BYTES = 4 * 1024 * 1024
+    CACHE_MAX_BYTES = 8 * 1024 * 1024
 
 cdef unsigned char *_cache_block[CACHE_SLOTS]
 cdef Py_ssize_t _cache_size[CACHE_SLOTS]
 cdef Py_ssize_t _cache_bytes = 0
+cdef cython.pymutex _cache_lock
 
 
 cdef unsigned char *block_take(Py_ssize_t need, Py_ssize_t *size) except NULL:
     """A block of at least ``need`` bytes (at most twice that, so none is wasted)."""
-    global _cache_bytes
-    cdef int i, best = -1
-    cdef unsigned char *block
+    cdef unsigned char *block = NULL
     if need >= CACHE_MIN_BLOCK:
-        for i in range(CACHE_SLOTS):
-            if (_cache_block[i] != NULL and need <= _cache_size[i] <= 2 * need
-                    and (best < 0 or _cache_size[i] < _cache_size[best])):
-                best = i
-        if best >= 0:
-            block = _cache_block[best]
-            size[0] = _cache_size[best]
-            _cache_block[best] = NULL
-            _cache_bytes -= size[0]
+        with _cache_lock:
+            block = _cache_take(need, size)
+        if block != NULL:
             cytls_unpark(block, size[0])
             return block
     block = <unsigned char *>malloc(need)
@@ -172,21 +192,54 @@ cdef unsigned char *block_take(Py_ssize_t need, Py_ssize_t *size) except NULL:
     return block
 
 
+cdef unsigned char *_cache_take(Py_ssize_t need, Py_ssize_t *size) noexcept nogil:
+    """The smallest cached block that fits ``need`` without wasting half, taken out of the
+    cache; NULL if there is none. Called with _cache_lock held."""
+    global _cache_bytes
+    cdef int i, best = -1
+    cdef unsigned char *block
+    for i in range(CACHE_SLOTS):
+        if (_cache_block[i] != NULL and need <= _cache_size[i] <= 2 * need
+                and (best < 0 or _cache_size[i] < _cache_size[best])):
+            best = i
+    if best < 0:
+        return NULL
+    block = _cache_block[best]
+    size[0] = _cache_size[best]
+    _cache_block[best] = NULL
+    _cache_bytes -= size[0]
+    return block
+
+
 cdef void block_give(unsigned char *block, Py_ssize_t size) noexcept:
     """Return a block: into the cache if it is large and there is room, else to malloc."""
-    global _cache_bytes
-    cdef int i
+    cdef bint kept = False
     if block == NULL:
         return
-    if CACHE_MIN_BLOCK <= size and _cache_bytes + size <= CACHE_MAX_BYTES:
-        for i in range(CACHE_SLOTS):
-            if _cache_block[i] == NULL:
-                cytls_park(block, size)
-                _cache_block[i] = block
-                _cache_size[i] = size
-                _cache_bytes += size
-                return
+    if CACHE_MIN_BLOCK <= size:
+        cytls_park(block, size)       # before it is visible to another thread's block_take
+        with _cache_lock:
+            kept = _cache_put(block, size)
+        if kept:
+            return
+        cytls_unpark(block, size)
     free(block)
+
+
+cdef bint _cache_put(unsigned char *block, Py_ssize_t size) noexcept nogil:
+    """Park ``block`` in a free slot if the cache has room for it. Called with _cache_lock
+    held."""
+    global _cache_bytes
+    cdef int i
+    if _cache_bytes + size > CACHE_MAX_BYTES:
+        return False
+    for i in range(CACHE_SLOTS):
+        if _cache_block[i] == NULL:
+            _cache_block[i] = block
+            _cache_size[i] = size
+            _cache_bytes += size
+            return True
+    return False
 
 
 def _block_cache_clear():
@@ -194,22 +247,24 @@ def _block_cache_clear():
     (the cache is process-wide and holds at most CACHE_SLOTS blocks). Returns how many."""
     global _cache_bytes
     cdef int i, freed = 0
-    for i in range(CACHE_SLOTS):
-        if _cache_block[i] != NULL:
-            cytls_unpark(_cache_block[i], _cache_size[i])
-            free(_cache_block[i])
-            _cache_block[i] = NULL
-            freed += 1
-    _cache_bytes = 0
+    with _cache_lock:
+        for i in range(CACHE_SLOTS):
+            if _cache_block[i] != NULL:
+                cytls_unpark(_cache_block[i], _cache_size[i])
+                free(_cache_block[i])
+                _cache_block[i] = NULL
+                freed += 1
+        _cache_bytes = 0
     return freed
 
 
 def _block_cache_count():
     """Testing hook: how many blocks the cache holds."""
     cdef int i, count = 0
-    for i in range(CACHE_SLOTS):
-        if _cache_block[i] != NULL:
-            count += 1
+    with _cache_lock:
+        for i in range(CACHE_SLOTS):
+            if _cache_block[i] != NULL:
+                count += 1
     return count
 
 
@@ -221,18 +276,19 @@ def _block_cache_contains(needle):
     cdef bint found = False
     if n == 0:
         raise ValueError("an empty needle is in everything")
-    for i in range(CACHE_SLOTS):
-        if _cache_block[i] == NULL or _cache_size[i] < n:
-            continue
-        cytls_unpark(_cache_block[i], _cache_size[i])
-        for j in range(_cache_size[i] - n + 1):
-            if memcmp(_cache_block[i] + j, &pattern[0], n) == 0:
-                found = True
+    with _cache_lock:
+        for i in range(CACHE_SLOTS):
+            if _cache_block[i] == NULL or _cache_size[i] < n:
+                continue
+            cytls_unpark(_cache_block[i], _cache_size[i])
+            for j in range(_cache_size[i] - n + 1):
+                if memcmp(_cache_block[i] + j, &pattern[0], n) == 0:
+                    found = True
+                    break
+            cytls_park(_cache_block[i], _cache_size[i])
+            if found:
                 break
-        cytls_park(_cache_block[i], _cache_size[i])
-        if found:
-            return True
-    return False
+    return found
 
 
 # --- byte buffers ------------------------------------------------------------------------------
@@ -503,7 +559,7 @@ cdef class RecordLayer:
             self._seal_pending()          # records already written keep the previous key
             self._write_state = state
         finally:
-            self._busy &= ~WRITING
+            self._release(WRITING)
 
     def clear_write_key(self):
         """Back to unprotected records: a client's second ClientHello after its 0-RTT data."""
@@ -513,7 +569,7 @@ cdef class RecordLayer:
             self._seal_pending()
             self._write_state = _UNPROTECTED
         finally:
-            self._busy &= ~WRITING
+            self._release(WRITING)
 
     def set_read_key(self, int cipher_suite, key, iv, *, bint allow_application_data=True):
         cdef _CipherState state = _keyed_state(cipher_suite, key, iv)
@@ -523,23 +579,39 @@ cdef class RecordLayer:
             state.allow_application_data = allow_application_data
             self._read_state = state
         finally:
-            self._busy &= ~READING
+            self._release(READING)
 
     @property
     def write_protected(self):
-        return self._write_state.protection != PROTECTION_NONE
+        self._claim(WRITING)    # a key change in another thread may be replacing the state
+        try:
+            return self._write_state.protection != PROTECTION_NONE
+        finally:
+            self._release(WRITING)
 
     @property
     def read_protected(self):
-        return self._read_state.protection != PROTECTION_NONE
+        self._claim(READING)    # a key change in another thread may be replacing the state
+        try:
+            return self._read_state.protection != PROTECTION_NONE
+        finally:
+            self._release(READING)
 
     @property
     def write_sequence_number(self):
-        return _sequence_number(self._write_state)
+        self._claim(WRITING)    # a key change in another thread may be replacing the state
+        try:
+            return _sequence_number(self._write_state)
+        finally:
+            self._release(WRITING)
 
     @property
     def read_sequence_number(self):
-        return _sequence_number(self._read_state)
+        self._claim(READING)    # a key change in another thread may be replacing the state
+        try:
+            return _sequence_number(self._read_state)
+        finally:
+            self._release(READING)
 
     @property
     def write_limit(self):
@@ -573,7 +645,7 @@ cdef class RecordLayer:
                 self._write_state.seq = write_value
                 self._write_state.exhausted = False
         finally:
-            self._busy &= ~(READING | WRITING)
+            self._release(READING | WRITING)
 
     # --- output ---------------------------------------------------------------------------------
 
@@ -588,7 +660,7 @@ cdef class RecordLayer:
             try:
                 self._write(content_type, <const unsigned char *>view.buf, view.len, False)
             finally:
-                self._busy &= ~WRITING
+                self._release(WRITING)
         finally:
             PyBuffer_Release(&view)
 
@@ -601,10 +673,10 @@ cdef class RecordLayer:
         self._claim(WRITING)
         try:
             self._write(CT_ALERT, alert, 2, True)
+            if level == 2 or self._failure is not None:
+                self._write_closed = True
         finally:
-            self._busy &= ~WRITING
-        if level == 2 or self._failure is not None:
-            self._write_closed = True
+            self._release(WRITING)
 
     def data_to_send(self):
         cdef Py_ssize_t total
@@ -621,7 +693,7 @@ cdef class RecordLayer:
             self._seal_from = 0
             return result
         finally:
-            self._busy &= ~WRITING
+            self._release(WRITING)
 
     @property
     def bytes_to_send(self):
@@ -783,7 +855,7 @@ cdef class RecordLayer:
             self._fail(exc)
             raise
         finally:
-            self._busy &= ~READING
+            self._release(READING)
             PyBuffer_Release(&view)
 
     def next_record(self):
@@ -799,7 +871,7 @@ cdef class RecordLayer:
             self._fail(exc)
             raise
         finally:
-            self._busy &= ~READING
+            self._release(READING)
 
     def pending(self):
         return buf_len(&self._app)
@@ -819,7 +891,7 @@ cdef class RecordLayer:
             buf_consume(&self._app, max_bytes)
             return result
         finally:
-            self._busy &= ~READING
+            self._release(READING)
 
     def read_into(self, buffer, Py_ssize_t nbytes=0):
         cdef Py_buffer view
@@ -842,7 +914,7 @@ cdef class RecordLayer:
                 buf_consume(&self._app, n)
             return n
         finally:
-            self._busy &= ~READING
+            self._release(READING)
             PyBuffer_Release(&view)
 
     @property
@@ -1048,7 +1120,7 @@ cdef class RecordLayer:
             if self._failure is None:
                 self._fail(exc)
         finally:
-            self._busy &= ~READING
+            self._release(READING)
 
     def buffer_capacities(self):
         return (self._in.cap, self._app.cap, self._out.cap)
@@ -1071,15 +1143,21 @@ cdef class RecordLayer:
 
         The AEAD calls release the GIL and may run the garbage collector, so another thread,
         a finalizer or a padding_policy could otherwise reach buffers that a call in progress
-        points into. Reading and writing use separate buffers and may overlap.
+        points into; on a free-threaded build two threads can be inside at the same instant.
+        The flag is claimed with one atomic fetch-or, so of two racing calls exactly one gets
+        it. Reading and writing use separate buffers and may overlap.
         """
-        if self._busy & side:
+        cdef int held = cytls_fetch_or(&self._busy, side)
+        if held & side:
+            cytls_fetch_and(&self._busy, ~(side & ~held))   # give back only what we just took
             raise RuntimeError(
-                "this RecordLayer is already " + ("reading" if side & READING else "writing")
+                "this RecordLayer is already " + ("reading" if held & side & READING else "writing")
                 + ": it was re-entered from a padding_policy or finalizer, or used by two "
                 "threads at once in one direction (use a lock, or one thread per direction)")
-        self._busy |= side
         return 0
+
+    cdef void _release(self, int side) noexcept:
+        cytls_fetch_and(&self._busy, ~side)
 
     cdef int _check_writable(self) except -1:
         self._check_readable()
