@@ -1,8 +1,10 @@
 """The ``cytls`` command and the benchmark scenarios it shares with bench/."""
 
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,93 @@ def test_bench_prints_table_and_writes_json(
     assert result["cytls_value"] > 0 and result["reference_value"] > 0
     assert result["ratio"] == pytest.approx(result["reference_value"] / result["cytls_value"])
     assert set(figures["machine"]) >= {"cpu", "cores", "python", "cryptography"}
+    # Every row of issue 14's table carries its goal; other rows have none.
+    assert wrap_bio["goal"] == 1.0 and wrap_bio["goal_met"] == (wrap_bio["ratio"] >= 1.0)
+    assert results["Connection write+read 64 B"]["goal"] == 1.5
+    assert memory["goal"] == 0.5 and memory["goal_met"] == (memory["ratio"] <= 0.5)
+    assert handshake["goal"] == 1.5
+    assert result["goal"] is None and result["goal_met"] is None
+    two_threads = results["Connection write+read 1 MiB, 2 threads"]
+    assert two_threads["reference"] == "cytls, 1 thread" and two_threads["size"] == 8 << 20
+    assert results["wrap_bio write+read 1 MiB, 2 threads"]["reference"] == "ssl module, 2 threads"
+    assert not any(name.endswith(", instructions") for name in results)  # not with --quick
+    assert "≥ 1.00 (" in printed.out and "≤ 0.50 (" in printed.out
+
+
+def test_goal_is_met_in_the_direction_that_favours_cytls() -> None:
+    faster = benchmark.Comparison("t", 0, 1e-6, 2e-6, "ssl module", goal=1.5)
+    slower = benchmark.Comparison("t", 0, 1e-6, 1.4e-6, "ssl module", goal=1.5)
+    smaller = benchmark.Comparison("m", 0, 4.0, 10.0, "ssl module", unit="B", goal=0.5)
+    bigger = benchmark.Comparison("m", 0, 6.0, 10.0, "ssl module", unit="B", goal=0.5)
+    assert (faster.goal_met, slower.goal_met, smaller.goal_met, bigger.goal_met) == (
+        True,
+        False,
+        True,
+        False,
+    )
+    table = benchmark.format_table([faster, bigger])
+    assert "≥ 1.50 (met)" in table and "≤ 0.50 (not met)" in table
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instruction_counts_come_from_callgrind_one_case_per_dump(
+    credentials: benchmark.Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each scenario is counted for cytls and ssl in a callgrind run; a case that does more
+    work counts more instructions (a 64 B write+read is far cheaper than a handshake), and
+    the rows carry the timed scenario's goal."""
+    monkeypatch.setattr(
+        benchmark,
+        "INSTRUCTION_CASES",
+        {
+            "full handshake": 2,
+            "resumed handshake": 2,
+            "wrap_bio write+read 64 B": 50,
+            "Connection write+read 64 B": 50,
+        },
+    )
+    counts = benchmark.instruction_counts(credentials)
+    assert counts is not None
+    assert [(scenario, implementation) for scenario, implementation, _ in counts] == [
+        (scenario, implementation)
+        for scenario in benchmark.INSTRUCTION_CASES
+        for implementation in ("cytls", "ssl")
+    ]
+    per_call = {(scenario, implementation): n for scenario, implementation, n in counts}
+    for implementation in ("cytls", "ssl"):
+        handshake = per_call["full handshake", implementation]
+        small = per_call["wrap_bio write+read 64 B", implementation]
+        assert 100_000 < handshake < 100_000_000 and 1_000 < small < handshake / 20
+    rows = list(benchmark.instruction_comparisons(credentials))
+    assert [row.scenario for row in rows] == [
+        f"{scenario}, instructions" for scenario in benchmark.INSTRUCTION_CASES
+    ]
+    assert rows[0].unit == "instr" and rows[0].goal == benchmark.GOALS["full handshake"]
+    assert "instructions" in benchmark.format_table(rows)
+
+
+def test_threads_run_each_their_own_pair_and_report_failures(
+    credentials: benchmark.Credentials,
+) -> None:
+    _, client, server = benchmark.make_contexts("cytls", credentials)
+    built: list[object] = []
+
+    def build() -> Callable[[], None]:
+        transfer = benchmark.connection_transfer(client, server, 1000, benchmark.SSL_SUITE)
+        built.append(transfer)
+        return transfer
+
+    benchmark.on_threads(build, 3, 2)()
+    assert len(built) == 3
+
+    def broken() -> Callable[[], None]:
+        def transfer() -> None:
+            raise AssertionError("lost data")
+
+        return transfer
+
+    with pytest.raises(AssertionError, match="lost data"):
+        benchmark.on_threads(broken, 2, 1)
 
 
 def test_proxy_rows_skip_with_a_reason_on_windows(

@@ -25,7 +25,11 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"cytls {__version__} benchmark", flush=True)
     for key, value in machine.items():
         print(f"  {key}: {value}")
-    results = list(benchmark.all_comparisons(quick=args.quick, progress=progress))
+    results = list(
+        benchmark.all_comparisons(
+            quick=args.quick, progress=progress, instructions=args.instructions
+        )
+    )
     print()
     print(benchmark.format_table(results))
     if args.json:
@@ -44,11 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure cytls against its references (the ssl module, raw AEAD calls) in one run",
         description="Beside the ssl module doing the same in the same run: full TLS 1.3 "
         "handshakes, write+read of 64 B to 1 MiB through wrap_bio and through the sans-I/O "
-        "Connection, and memory per idle connection; then record seal+open beside the raw "
-        "cryptography encrypt_into+decrypt_into calls on the same bytes (the limit).",
+        "Connection (and 1 MiB on two threads), instructions per handshake and per 64 B "
+        "write+read (callgrind), memory per idle connection and the proxy; then record "
+        "seal+open beside the raw cryptography encrypt_into+decrypt_into calls on the same "
+        "bytes (the limit). Each row shows its goal.",
     )
     bench.add_argument("--quick", action="store_true", help="fewer rounds (under 30 seconds)")
     bench.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    bench.add_argument(
+        "--instructions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="count instructions per handshake and per 64 B write+read with valgrind's "
+        "callgrind (about a minute; default: on, off with --quick)",
+    )
     bench.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     bench.set_defaults(handler=_bench)
 

@@ -94,11 +94,13 @@ def raw_aead_roundtrip(suite: str, size: int) -> Callable[[], None]:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """A cytls figure beside its reference twin's.
+    """A cytls figure beside its reference twin's, and the ratio cytls aims for.
 
     ``unit`` is ``"s"`` for median seconds per operation, ``"req"`` for seconds per request
-    through a proxy (both: ratio = reference / cytls, higher is better for cytls), or ``"B"``
-    for bytes of memory (ratio = cytls / reference, lower is better).
+    through a proxy, ``"instr"`` for instructions per operation counted by callgrind (all:
+    ratio = reference / cytls, higher is better for cytls), or ``"B"`` for bytes of memory
+    (ratio = cytls / reference, lower is better). ``goal`` is the ratio to reach (issue 14's
+    table), None where there is none.
     """
 
     scenario: str
@@ -107,6 +109,7 @@ class Comparison:
     reference_value: float
     reference: str
     unit: str = "s"
+    goal: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -119,6 +122,30 @@ class Comparison:
     def better(self) -> str:
         """Which direction of :attr:`ratio` favours cytls: "higher" or "lower"."""
         return "lower" if self.unit == "B" else "higher"
+
+    @property
+    def goal_met(self) -> bool | None:
+        if self.goal is None:
+            return None
+        return self.ratio <= self.goal if self.better == "lower" else self.ratio >= self.goal
+
+
+# The ratios cytls aims for (issue 14), by scenario; the instruction counts share their timed
+# twin's goal. A scenario not listed has none.
+GOALS: dict[str, float] = {
+    "full handshake": 1.5,
+    "resumed handshake": 1.5,
+    "wrap_bio write+read 64 B": 1.0,
+    "Connection write+read 64 B": 1.5,
+    "wrap_bio write+read 16 KiB": 2.0,
+    "wrap_bio write+read 1 MiB": 2.0,
+    "Connection write+read 16 KiB": 2.5,
+    "Connection write+read 1 MiB": 2.5,
+    "memory per idle connection": 0.5,
+    "proxy vs asyncio+ssl protocols, 100 B": 1.5,
+    "proxy vs uvloop+ssl protocols, 100 B": 1.3,
+    "server's first flight: costliest ClientHello": 1 / 3,  # issue 12: at most 3 times
+}
 
 
 def _per_call(function: Callable[[], object], calls: int) -> float:
@@ -137,6 +164,7 @@ def compare(
     *,
     rounds: int,
     seconds_per_round: float,
+    goal: float | None = None,
 ) -> Comparison:
     """Interleave rounds of both cases after a warm-up round; return the medians."""
     calls = max(1, int(seconds_per_round / max(_per_call(cytls_case, 3), 1e-9)))
@@ -151,6 +179,7 @@ def compare(
         statistics.median(cytls_times),
         statistics.median(reference_times),
         reference,
+        goal=goal,
     )
 
 
@@ -231,11 +260,7 @@ def make_credentials(directory: str) -> Credentials:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    paths = Credentials(
-        os.path.join(directory, "cert.pem"),
-        os.path.join(directory, "key.pem"),
-        os.path.join(directory, "ca.pem"),
-    )
+    paths = _credentials_in(directory)
     pem = serialization.Encoding.PEM
     with open(paths.certfile, "wb") as out:
         out.write(leaf.public_bytes(pem))
@@ -246,6 +271,15 @@ def make_credentials(directory: str) -> Credentials:
     with open(paths.cafile, "wb") as out:
         out.write(ca.public_bytes(pem))
     return paths
+
+
+def _credentials_in(directory: str) -> Credentials:
+    """Where :func:`make_credentials` writes its files in ``directory``."""
+    return Credentials(
+        os.path.join(directory, "cert.pem"),
+        os.path.join(directory, "key.pem"),
+        os.path.join(directory, "ca.pem"),
+    )
 
 
 def cytls_handshake(credentials: Credentials) -> Callable[[], None]:
@@ -548,6 +582,7 @@ def client_hello_comparison(
         "typical ClientHello",
         rounds=rounds,
         seconds_per_round=seconds,
+        goal=GOALS["server's first flight: costliest ClientHello"],
     )
 
 
@@ -575,6 +610,7 @@ def handshake_comparisons(
             "ssl module",
             rounds=rounds,
             seconds_per_round=seconds,
+            goal=GOALS["full handshake"],
         )
 
         name = "resumed handshake (PSK with x25519, one new ticket)"
@@ -588,6 +624,7 @@ def handshake_comparisons(
             "ssl module",
             rounds=rounds,
             seconds_per_round=seconds,
+            goal=GOALS["resumed handshake"],
         )
 
         name = "full handshake: its cryptography calls alone (the limit)"
@@ -605,9 +642,14 @@ def handshake_comparisons(
 
 
 def all_comparisons(
-    *, quick: bool, progress: Callable[[str], None] | None = None
+    *,
+    quick: bool,
+    progress: Callable[[str], None] | None = None,
+    instructions: bool | None = None,
 ) -> Iterable[Comparison]:
-    """Everything ``cytls bench`` reports: handshakes, transfers, idle memory, record layer."""
+    """Everything ``cytls bench`` reports: handshakes, transfers (one and two threads), idle
+    memory, the proxy, the record layer, and instruction counts (callgrind; by default only
+    without ``quick``, since they take about a minute)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as directory:
@@ -615,6 +657,9 @@ def all_comparisons(
         yield from handshake_comparisons(quick=quick, progress=progress, credentials=credentials)
         yield client_hello_comparison(credentials, quick=quick, progress=progress)
         yield from transfer_comparisons(credentials, quick=quick, progress=progress)
+        yield from thread_comparisons(credentials, quick=quick, progress=progress)
+        if instructions if instructions is not None else not quick:
+            yield from instruction_comparisons(credentials, progress=progress)
         yield from memory_comparisons(credentials, quick=quick, progress=progress)
         yield from proxy_comparisons(credentials, quick=quick, progress=progress)
     yield from record_layer_comparisons(quick=quick, progress=progress)
@@ -673,6 +718,7 @@ def proxy_comparisons(
                     1 / statistics.median(r.requests_per_second for r in theirs),
                     reference,
                     unit="req",
+                    goal=GOALS.get(f"proxy vs {reference}, {body} B"),
                 )
                 cpu_ours = [r.cpu_per_request for r in ours if r.cpu_per_request]
                 cpu_theirs = [r.cpu_per_request for r in theirs if r.cpu_per_request]
@@ -886,7 +932,227 @@ def transfer_comparisons(
                 reference,
                 rounds=rounds,
                 seconds_per_round=seconds,
+                goal=GOALS.get(name) if reference == "ssl module" else None,
             )
+
+
+def on_threads(
+    build: Callable[[], Callable[[], None]], threads: int, transfers: int
+) -> Callable[[], None]:
+    """``transfers`` runs of a transfer on each of ``threads`` threads at once, each thread
+    with its own connection pair (made by ``build`` now, not in the timed call). The threads
+    are started in the call, so a one-thread reference pays for starting its one thread too.
+    """
+    import threading
+
+    cases = [build() for _ in range(threads)]
+    failures: list[BaseException] = []
+
+    def work(transfer: Callable[[], None]) -> None:
+        try:
+            for _ in range(transfers):
+                transfer()
+        except BaseException as exc:  # reported by the caller's thread
+            failures.append(exc)
+
+    def run() -> None:
+        workers = [threading.Thread(target=work, args=(case,)) for case in cases]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if failures:
+            raise failures[0]
+
+    run()
+    return run
+
+
+def thread_comparisons(
+    credentials: Credentials, *, quick: bool, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """1 MiB write+read on two threads at once, each with its own connection pair.
+
+    ``cryptography`` releases the GIL inside its AEAD calls (and ``ssl`` inside SSL_write and
+    SSL_read), so two threads can encrypt and decrypt in parallel. The first row sets two cytls
+    threads against one thread doing the same total work (the ratio is the speed-up); the
+    second sets cytls against ssl, both on two threads, through the same wrap_bio code.
+    """
+    import cytls
+
+    rounds, seconds = (3, 0.1) if quick else (9, 0.3)
+    size, transfers = 1 << 20, 4
+    total = 2 * transfers * size
+    aes256 = SUITE_NAMES["AES-256-GCM"]
+    _, cytls_client, cytls_server = make_contexts("cytls", credentials)
+    ssl_module, ssl_client, ssl_server = make_contexts("ssl", credentials)
+
+    def cytls_connection() -> Callable[[], None]:
+        return connection_transfer(cytls_client, cytls_server, size, aes256)
+
+    def cytls_wrap_bio() -> Callable[[], None]:
+        return wrap_bio_transfer(cytls, cytls_client, cytls_server, size, aes256)
+
+    def ssl_wrap_bio() -> Callable[[], None]:
+        return wrap_bio_transfer(ssl_module, ssl_client, ssl_server, size, SSL_SUITE)
+
+    cases = [
+        (
+            "Connection write+read 1 MiB, 2 threads",
+            on_threads(cytls_connection, 2, transfers),
+            on_threads(cytls_connection, 1, 2 * transfers),
+            "cytls, 1 thread",
+        ),
+        (
+            "wrap_bio write+read 1 MiB, 2 threads",
+            on_threads(cytls_wrap_bio, 2, transfers),
+            on_threads(ssl_wrap_bio, 2, transfers),
+            "ssl module, 2 threads",
+        ),
+    ]
+    for name, cytls_case, reference_case, reference in cases:
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            total,
+            cytls_case,
+            reference_case,
+            reference,
+            rounds=rounds,
+            seconds_per_round=seconds,
+            goal=GOALS.get(name),
+        )
+
+
+# --- instruction counts: what machine noise does not move ----------------------------------------
+
+# The scenarios counted, with the calls measured for each (after a warm-up).
+INSTRUCTION_CASES: dict[str, int] = {
+    "full handshake": 20,
+    "resumed handshake": 20,
+    "wrap_bio write+read 64 B": 2000,
+    "Connection write+read 64 B": 2000,
+}
+
+
+def _instruction_cases(credentials: Credentials) -> list[tuple[str, str, Callable[[], object]]]:
+    """``(scenario, implementation, function)``: each counted scenario for cytls and for its
+    reference, the ssl module (whose twin of a Connection transfer is its wrap_bio)."""
+    cytls, cytls_client, cytls_server = make_contexts("cytls", credentials)
+    ssl_module, ssl_client, ssl_server = make_contexts("ssl", credentials)
+    ssl_64 = wrap_bio_transfer(ssl_module, ssl_client, ssl_server, 64, SSL_SUITE)
+    return [
+        ("full handshake", "cytls", cytls_handshake(credentials)),
+        ("full handshake", "ssl", ssl_handshake(credentials)),
+        ("resumed handshake", "cytls", cytls_resumed_handshake(credentials)),
+        ("resumed handshake", "ssl", ssl_resumed_handshake(credentials)),
+        (
+            "wrap_bio write+read 64 B",
+            "cytls",
+            wrap_bio_transfer(cytls, cytls_client, cytls_server, 64, SSL_SUITE),
+        ),
+        ("wrap_bio write+read 64 B", "ssl", ssl_64),
+        (
+            "Connection write+read 64 B",
+            "cytls",
+            connection_transfer(cytls_client, cytls_server, 64, SSL_SUITE),
+        ),
+        ("Connection write+read 64 B", "ssl", ssl_64),
+    ]
+
+
+def _instruction_child(directory: str) -> None:
+    """Under callgrind: run each case of :func:`_instruction_cases` between two calls of
+    ``os.getppid``, where callgrind (``--dump-before=getppid``) writes out its counts, so each
+    case's instructions land in a file of their own. Prints the cases in order."""
+    credentials = _credentials_in(directory)
+    cases = _instruction_cases(credentials)
+    for _, _, function in cases:
+        for _ in range(3):
+            function()
+    os.getppid()
+    for scenario, _, function in cases:
+        for _ in range(INSTRUCTION_CASES[scenario]):
+            function()
+        os.getppid()
+    for scenario, implementation, _ in cases:
+        print(f"{scenario}\t{implementation}")
+
+
+def instruction_counts(credentials: Credentials) -> list[tuple[str, str, float]] | None:
+    """``(scenario, implementation, instructions per call)`` for each of
+    :data:`INSTRUCTION_CASES`, counted by ``valgrind --tool=callgrind`` in a subprocess; None
+    when valgrind is not installed. Counts do not move with the machine's load."""
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    directory = os.path.dirname(credentials.certfile)
+    code = "import sys; from cytls.cli.benchmark import _instruction_child as f; f(sys.argv[1])"
+    with tempfile.TemporaryDirectory() as output:
+        out_file = os.path.join(output, "callgrind.out")
+        proc = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and code
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--dump-before=getppid",
+                f"--callgrind-out-file={out_file}",
+                sys.executable,
+                "-c",
+                code,
+                directory,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"callgrind run failed:\n{proc.stderr[-3000:]}")
+        cases = [line.split("\t") for line in proc.stdout.splitlines() if line]
+        # Dump 1 is everything before the first marker; dump k + 1 is case k.
+        totals = []
+        for index in range(2, len(cases) + 2):
+            with open(f"{out_file}.{index}", encoding="utf-8") as dump:
+                match = re.search(r"^totals: (\d+)", dump.read(), re.MULTILINE)
+            if match is None:
+                raise RuntimeError(f"callgrind dump {index} has no totals line")
+            totals.append(int(match.group(1)))
+        if os.path.exists(f"{out_file}.{len(cases) + 2}"):
+            raise RuntimeError("callgrind wrote more dumps than there are cases: a stray getppid")
+    return [
+        (scenario, implementation, total / INSTRUCTION_CASES[scenario])
+        for (scenario, implementation), total in zip(cases, totals, strict=True)
+    ]
+
+
+def instruction_comparisons(
+    credentials: Credentials, *, progress: Callable[[str], None] | None = None
+) -> Iterable[Comparison]:
+    """Instructions per handshake and per 64 B write+read, cytls against the ssl module."""
+    if progress:
+        progress("instruction counts (valgrind --tool=callgrind, about a minute)")
+    counts = instruction_counts(credentials)
+    if counts is None:
+        if progress:
+            progress("instruction counts skipped: valgrind is not installed")
+        return
+    by_case = {(scenario, implementation): count for scenario, implementation, count in counts}
+    for scenario in INSTRUCTION_CASES:
+        yield Comparison(
+            f"{scenario}, instructions",
+            0,
+            by_case[scenario, "cytls"],
+            by_case[scenario, "ssl"],
+            "ssl module",
+            unit="instr",
+            goal=GOALS[scenario],
+        )
 
 
 IDLE_CONNECTIONS = 2000
@@ -896,11 +1162,7 @@ def _idle_memory_child(implementation: str, directory: str, count: str) -> None:
     """In a fresh interpreter: RSS growth per established idle client+server pair, printed."""
     import gc
 
-    credentials = Credentials(
-        os.path.join(directory, "cert.pem"),
-        os.path.join(directory, "key.pem"),
-        os.path.join(directory, "ca.pem"),
-    )
+    credentials = _credentials_in(directory)
     module, client_context, server_context = make_contexts(implementation, credentials)
     if implementation == "cytls":
 
@@ -960,7 +1222,15 @@ def memory_comparisons(
         progress(name)
     cytls_bytes = idle_connection_memory("cytls", credentials)
     ssl_bytes = idle_connection_memory("ssl", credentials)
-    yield Comparison(name, 0, cytls_bytes, ssl_bytes, "ssl module", unit="B")
+    yield Comparison(
+        name,
+        0,
+        cytls_bytes,
+        ssl_bytes,
+        "ssl module",
+        unit="B",
+        goal=GOALS["memory per idle connection"],
+    )
 
 
 def machine_description() -> dict[str, str]:
@@ -988,7 +1258,7 @@ def machine_description() -> dict[str, str]:
 
 def format_table(comparisons: Iterable[Comparison]) -> str:
     """One line per scenario: cytls figure, reference figure, ratio and which way is better."""
-    rows = [("scenario", "cytls", "reference", "ratio", "better")]
+    rows = [("scenario", "cytls", "reference", "ratio", "better", "goal")]
     for c in comparisons:
         rows.append(
             (
@@ -997,9 +1267,10 @@ def format_table(comparisons: Iterable[Comparison]) -> str:
                 f"{_format_figure(c.reference_value, c.size, c.unit)} ({c.reference})",
                 f"{c.ratio:.2f}",
                 c.better,
+                _format_goal(c),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
@@ -1012,9 +1283,18 @@ def format_table(comparisons: Iterable[Comparison]) -> str:
     return "\n".join(lines)
 
 
+def _format_goal(comparison: Comparison) -> str:
+    if comparison.goal is None:
+        return ""
+    sign = "≤" if comparison.better == "lower" else "≥"
+    return f"{sign} {comparison.goal:.2f} ({'met' if comparison.goal_met else 'not met'})"
+
+
 def _format_figure(value: float, size: int, unit: str = "s") -> str:
     if unit == "B":
         return f"{value / 1024:.1f} KiB"
+    if unit == "instr":
+        return f"{value:,.0f} instructions"
     if unit == "req":  # seconds per request through a proxy
         rate = f"{1 / value:,.0f} req/s"
         return f"{rate} = {size / value / 1e6:.1f} MB/s" if size >= 16384 else rate
@@ -1033,5 +1313,6 @@ def as_json(comparisons: Iterable[Comparison]) -> dict[str, object]:
         entry = asdict(c)
         entry["ratio"] = c.ratio
         entry["better"] = c.better
+        entry["goal_met"] = c.goal_met
         results.append(entry)
     return {"machine": machine_description(), "results": results}
