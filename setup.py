@@ -1,5 +1,6 @@
-"""Build the compiled modules: the record layer (cytls._record) and the reader of a
-ClientHello's key exchange offer (cytls._hello). Metadata lives in pyproject.toml.
+"""Build the compiled modules: the record layer (cytls._record), the data path of Connection
+and TLSObject on top of it (cytls._datapath) and the reader of a ClientHello's key exchange
+offer (cytls._hello). Metadata lives in pyproject.toml.
 
 There is no pure-Python fallback: if the extension cannot be compiled, installation fails
 with a message that says what is missing.
@@ -20,7 +21,8 @@ class BuildExtensions(build_ext):
             super().run()
         except Exception as exc:
             sys.stderr.write(
-                "\nerror: cytls could not compile its extensions (cytls._record, cytls._hello).\n"
+                "\nerror: cytls could not compile its extensions (cytls._record, cytls._datapath,\n"
+                "cytls._hello).\n"
                 "cytls has no pure-Python fallback. Install a C compiler and the Python\n"
                 "development headers (Debian/Ubuntu: apt-get install build-essential python3-dev;\n"
                 "macOS: xcode-select --install; Windows: Visual Studio Build Tools), or install\n"
@@ -31,6 +33,7 @@ class BuildExtensions(build_ext):
 
 extensions = [
     Extension("cytls._record", ["src/cytls/_record.pyx"]),
+    Extension("cytls._datapath", ["src/cytls/_datapath.pyx"]),
     Extension("cytls._hello", ["src/cytls/_hello.pyx"]),
 ]
 

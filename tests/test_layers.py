@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("X.509", ("cytls.x509",)),
     ("handshake", ("cytls.handshake", "cytls.session")),
     ("context", ("cytls.context",)),
-    ("connection", ("cytls.connection",)),
+    ("connection", ("cytls.connection", "cytls._datapath")),
     ("I/O adapters", ("cytls.io", "cytls.aio")),
     ("package API", ("cytls",)),
     ("command-line tools", ("cytls.cli", "cytls.__main__")),

@@ -28,7 +28,7 @@ import pytest
 from packaging.version import Version
 
 import cytls
-from cytls import _hello, _record
+from cytls import _datapath, _hello, _record
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -88,7 +88,7 @@ def test_no_other_source_file_spells_the_version() -> None:
     assert spelled == ["src/cytls/__init__.py"]
 
 
-@pytest.mark.parametrize("module", [_record, _hello], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_record, _datapath, _hello], ids=lambda m: m.__name__)
 def test_the_extensions_are_the_ones_built_for_this_package(module: ModuleType) -> None:
     """Each extension sits beside the package it belongs to; when the suite tests a wheel
     (CYTLS_EXPECT_WHEEL=1), both come from site-packages, not from a source tree."""
@@ -102,10 +102,10 @@ def test_the_extensions_are_the_ones_built_for_this_package(module: ModuleType) 
 
 
 def test_the_compiled_modules_leave_a_free_threaded_build_without_the_gil() -> None:
-    """Both compiled modules declare free-threading support (README): on a free-threaded build
+    """The compiled modules declare free-threading support (README): on a free-threaded build
     (3.14t) importing them must leave the GIL off, as CPython turns it back on, with a warning,
     for any extension module that does not declare it. Elsewhere the GIL is always on."""
-    for module in ("cytls._hello", "cytls._record"):
+    for module in ("cytls._hello", "cytls._record", "cytls._datapath"):
         importlib.import_module(module)  # for its effect on the GIL
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     free_threaded_build = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
@@ -170,7 +170,13 @@ def test_sdist_holds_the_build_inputs_and_the_tests_and_nothing_else(dists: Dist
         or name in {"README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in"}
         or name in {"CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md"}
     }
-    assert {"src/cytls/_record.pyx", "src/cytls/_record.pxd", "src/cytls/_hello.pyx"} <= wanted
+    assert {
+        "src/cytls/_record.pyx",
+        "src/cytls/_record.pxd",
+        "src/cytls/_datapath.pyx",
+        "src/cytls/_datapath.pxd",
+        "src/cytls/_hello.pyx",
+    } <= wanted
     assert "tests/vectors/rfc8448_simple_1rtt.json" in wanted
     assert names - generated == wanted
 
@@ -180,15 +186,21 @@ def test_wheel_holds_the_modules_the_extension_and_its_stub(dists: Dists) -> Non
     with zipfile.ZipFile(dists.wheel) as wheel:
         names = set(wheel.namelist())
     dist_info = f"cytls-{cytls.__version__}.dist-info/"
-    compiled = {n for n in names if re.fullmatch(r"cytls/_(record|hello)\.[^/]+\.(so|pyd)", n)}
-    assert {n.split(".")[0] for n in compiled} == {"cytls/_record", "cytls/_hello"}, names
-    assert len(compiled) == 2, names
+    compiled = {
+        n for n in names if re.fullmatch(r"cytls/_(record|datapath|hello)\.[^/]+\.(so|pyd)", n)
+    }
+    assert {n.split(".")[0] for n in compiled} == {
+        "cytls/_record",
+        "cytls/_datapath",
+        "cytls/_hello",
+    }, names
+    assert len(compiled) == 3, names
     modules = {
         name.removeprefix("src/")
         for name in dists.tracked
         if name.startswith("src/cytls/") and name.endswith(".py")
     }
-    stubs = {"cytls/_record.pyi", "cytls/_hello.pyi"}
+    stubs = {"cytls/_record.pyi", "cytls/_datapath.pyi", "cytls/_hello.pyi"}
     expected = modules | compiled | stubs | {"cytls/py.typed"}
     assert {n for n in names if not n.startswith(dist_info)} == expected  # no .pyx, no .c
     metadata = wheel_metadata(dists.wheel, dist_info)

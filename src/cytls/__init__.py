@@ -7,7 +7,7 @@ A Python control plane (handshake, key schedule, certificates) drives a Cython r
 import ssl as _ssl
 
 from cytls import events
-from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.connection import Connection
 from cytls.context import (
     CERT_NONE,
     CERT_OPTIONAL,
@@ -18,7 +18,15 @@ from cytls.context import (
     TLSVersion,
     create_default_context,
 )
-from cytls.errors import CertificateError, PeerAlert, ProtocolError, TLSError, ZeroReturnError
+from cytls.errors import (
+    CertificateError,
+    PeerAlert,
+    ProtocolError,
+    TLSError,
+    TruncationError,
+    WantReadError,
+    ZeroReturnError,
+)
 from cytls.handshake.policy import OP_ALLOW_NO_DHE_KEX
 from cytls.io.sockets import TLSSocket
 from cytls.io.sslobject import TLSObject

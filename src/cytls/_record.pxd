@@ -183,6 +183,15 @@ cdef class RecordLayer:
     cdef bint _write_closed
     cdef int _busy                        # READING/WRITING: a call is under way (see _claim)
 
+    # The data path's entry points (cytls._datapath calls them directly, Python as methods).
+    cpdef write(self, int content_type, data)
+    cpdef bytes data_to_send(self)
+    cpdef bint receive_data(self, data) except -1
+    cpdef Py_ssize_t pending(self) noexcept
+    cpdef bytes read(self, Py_ssize_t max_bytes=*)
+    cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t nbytes=*) except -1
+    cdef bint write_sequence_reached(self, uint64_t limit) except -1
+
     # output
     cdef int _write(self, int content_type, const unsigned char *data, Py_ssize_t n,
                     bint final_alert) except -1

@@ -127,12 +127,13 @@ class RecordLayer:
         """Size in bytes of what :meth:`data_to_send` would return now."""
 
     # Input ------------------------------------------------------------------------------------
-    def receive_data(self, data: Buffer) -> None:
+    def receive_data(self, data: Buffer) -> bool:
         """Take bytes from the peer, any amount, cut anywhere.
 
         Application data records are opened at once, straight from ``data`` when nothing is
         buffered; processing stops at the first other record, which waits for
-        :meth:`next_record`. Raises ProtocolError for a bad record."""
+        :meth:`next_record`. Returns whether one waits: when False, :meth:`next_record` would
+        return None. Raises ProtocolError for a bad record."""
 
     def next_record(self) -> tuple[int, bytes] | None:
         """The next handshake, alert or change_cipher_spec record, or None if no complete one

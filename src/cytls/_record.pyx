@@ -597,6 +597,17 @@ cdef class RecordLayer:
         finally:
             self._release(READING)
 
+    cdef bint write_sequence_reached(self, uint64_t limit) except -1:
+        """Whether the next record written would have a sequence number of ``limit`` or more
+        (an exhausted key has reached every limit): the data path's key-update check."""
+        self._claim(WRITING)
+        try:
+            if self._write_state.protection == PROTECTION_NONE:
+                return False
+            return self._write_state.exhausted or self._write_state.seq >= limit
+        finally:
+            self._release(WRITING)
+
     @property
     def write_sequence_number(self):
         self._claim(WRITING)    # a key change in another thread may be replacing the state
@@ -649,7 +660,7 @@ cdef class RecordLayer:
 
     # --- output ---------------------------------------------------------------------------------
 
-    def write(self, int content_type, data):
+    cpdef write(self, int content_type, data):
         cdef Py_buffer view
         self._check_writable()
         if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
@@ -678,7 +689,7 @@ cdef class RecordLayer:
         finally:
             self._release(WRITING)
 
-    def data_to_send(self):
+    cpdef bytes data_to_send(self):
         cdef Py_ssize_t total
         self._claim(WRITING)
         try:
@@ -829,7 +840,7 @@ cdef class RecordLayer:
 
     # --- input ----------------------------------------------------------------------------------
 
-    def receive_data(self, data):
+    cpdef bint receive_data(self, data) except -1:
         cdef Py_buffer view
         cdef Py_ssize_t consumed
         self._check_readable()
@@ -841,8 +852,8 @@ cdef class RecordLayer:
             raise
         try:
             if view.len == 0:
-                return
-            if self._control is not None or buf_len(&self._in):
+                pass
+            elif self._control is not None or buf_len(&self._in):
                 buf_append(&self._in, <const unsigned char *>view.buf, view.len)
                 if self._control is None:
                     self._process_buffered()
@@ -851,6 +862,9 @@ cdef class RecordLayer:
                 if consumed < view.len:
                     buf_append(&self._in, <const unsigned char *>view.buf + consumed,
                                view.len - consumed)
+            # Processing stops only at a control record or at an incomplete one, so without a
+            # control record waiting, next_record() would return None: callers may skip it.
+            return self._control is not None
         except ProtocolError as exc:
             self._fail(exc)
             raise
@@ -873,10 +887,10 @@ cdef class RecordLayer:
         finally:
             self._release(READING)
 
-    def pending(self):
+    cpdef Py_ssize_t pending(self) noexcept:
         return buf_len(&self._app)
 
-    def read(self, Py_ssize_t max_bytes=-1):
+    cpdef bytes read(self, Py_ssize_t max_bytes=-1):
         cdef Py_ssize_t available
         self._check_readable()
         self._claim(READING)
@@ -893,7 +907,7 @@ cdef class RecordLayer:
         finally:
             self._release(READING)
 
-    def read_into(self, buffer, Py_ssize_t nbytes=0):
+    cpdef Py_ssize_t read_into(self, buffer, Py_ssize_t nbytes=0) except -1:
         cdef Py_buffer view
         cdef Py_ssize_t n
         self._check_readable()

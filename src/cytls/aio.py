@@ -20,9 +20,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from cytls.connection import Connection, WantReadError
+from cytls.connection import Connection
 from cytls.context import TLSContext
-from cytls.errors import TLSError
+from cytls.errors import TLSError, WantReadError
 from cytls.events import ConnectionClosed, HandshakeComplete
 
 RECEIVE_BUFFER_SIZE = 1 << 16

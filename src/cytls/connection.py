@@ -14,13 +14,13 @@ never an event: ``recv``/``recv_into`` drain it straight from the record layer's
 from __future__ import annotations
 
 import contextlib
-import ssl
 from collections import deque
 from collections.abc import Callable
 
 from cytls import _record
+from cytls._datapath import ConnectionCore
 from cytls.context import TLSContext
-from cytls.errors import PeerAlert, ProtocolError, TLSError
+from cytls.errors import PeerAlert, ProtocolError, TLSError, TruncationError, WantReadError
 from cytls.events import AlertReceived, ConnectionClosed, Event
 from cytls.handshake import hello
 from cytls.handshake.common import Environment, Handshake, require
@@ -30,6 +30,10 @@ from cytls.handshake.server13 import ServerHandshake
 from cytls.session import Session, check_session
 from cytls.wire.enums import AlertDescription, AlertLevel
 
+# WantReadError and TruncationError live in cytls.errors (the C data path raises them); they are
+# still importable from here, where they were first defined.
+__all__ = ["Connection", "TruncationError", "WantReadError"]
+
 # Non-fatal alerts (user_canceled) in a row without a handshake message or application data
 # between them before the connection fails with unexpected_message: OpenSSL's
 # MAX_WARN_ALERT_COUNT. Each is also an event, so an unbounded run would grow the queue.
@@ -37,23 +41,14 @@ MAX_WARNING_ALERTS = 5
 MAX_KEPT_SESSIONS = 8  # a server may send any number of tickets; we keep the newest
 
 
-class WantReadError(TLSError, ssl.SSLWantReadError):
-    """No application data is available yet: feed more bytes with ``receive_data``."""
+class Connection(ConnectionCore):
+    """One TLS 1.3 connection, client or server, with no I/O of its own.
 
-    def __init__(self) -> None:
-        super().__init__("no application data is available yet", reason="WANT_READ")
-
-
-class TruncationError(TLSError, ssl.SSLEOFError):
-    """The transport closed without a close_notify alert: the data may have been truncated
-    by an attacker (RFC 8446 §6.1). Distinct from a clean close, which reads as b""."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, reason="UNEXPECTED_EOF_WHILE_READING")
-
-
-class Connection:
-    """One TLS 1.3 connection, client or server, with no I/O of its own."""
+    The data path (``send``, ``data_to_send``, ``receive_data``, ``pending``, ``recv``,
+    ``recv_into``) and the state it reads are in the C base class,
+    :class:`cytls._datapath.ConnectionCore`; it calls back into this class for control records,
+    end of file and failures.
+    """
 
     def __init__(
         self,
@@ -64,11 +59,13 @@ class Connection:
         environment: Environment | None = None,
         session: Session | None = None,
         early_data: bytes = b"",
+        events: bool = True,
     ) -> None:
         """``session`` (client) resumes a session a server gave earlier (:attr:`session`);
         ``early_data`` is sent with the ClientHello as 0-RTT when its ticket allows it:
         :attr:`early_data_accepted` says afterwards whether the server took it (if not,
-        send it again with :meth:`send`)."""
+        send it again with :meth:`send`). ``events=False`` keeps no events, for wrappers that
+        report none (``TLSObject`` and ``TLSSocket``, as ``ssl``'s)."""
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
         check_session(session)
@@ -79,7 +76,7 @@ class Connection:
         self.server_hostname = server_hostname
         self.sni_target: object = self
         """What an SNI callback gets as its first argument (``TLSObject`` puts itself here)."""
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] = deque() if events else deque(maxlen=0)
         self._error: BaseException | None = None
         self._peer_closed = False
         self._closed = False
@@ -94,7 +91,6 @@ class Connection:
         self._sent_early_data = False
         self._environment = environment or Environment()
         self._output = _Output(self, _keylog_writer(context.keylog_filename))
-        self._record = self._output.record
         self._handshake: Handshake = self._start_handshake(session, bytes(early_data))
 
     def _start_handshake(self, session: Session | None, early_data: bytes) -> Handshake:
@@ -125,10 +121,6 @@ class Connection:
         self._policy = self._handshake.policy = context.handshake_policy(self.server_side)
 
     @property
-    def handshake_complete(self) -> bool:
-        return self._negotiated is not None
-
-    @property
     def negotiated(self) -> Negotiated | None:
         """What the handshake agreed (None until it completes): one immutable value."""
         return self._negotiated
@@ -155,8 +147,8 @@ class Connection:
             raise ValueError("Cannot set session for server-side SSLSocket")
         if self._record.bytes_to_send == 0 or self._sent_early_data:
             raise ValueError("Cannot set session after handshake.")
+        self._record = _record.RecordLayer()
         self._output = _Output(self, self._output.keylog)
-        self._record = self._output.record
         self._resumed = False
         self._handshake = self._start_handshake(session, b"")
 
@@ -185,35 +177,6 @@ class Connection:
         return output.early_data_length
 
     # --- bytes in ------------------------------------------------------------------------------
-
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Feed bytes from the peer; ``b""`` means the transport reached EOF."""
-        self._raise_if_failed()
-        if not data:
-            self._receive_eof()
-            return
-        if self._peer_closed:
-            return  # data after close_notify is ignored (RFC 8446 §6.1)
-        try:
-            self._record.receive_data(data)
-            self._process_records()
-            if self._output.reading_early_data:
-                self._handshake.check_early_data_size()
-        except ProtocolError as exc:
-            self._fail(exc)
-            raise
-        except TLSError:
-            raise  # a peer's alert or a truncation: the connection recorded it as it happened
-        except Exception as exc:
-            # Anything else (a key log file that cannot be written, or a bug) still fails the
-            # connection, with internal_error (RFC 8446 §6.2), rather than leave it half-way
-            # through what it received.
-            error = ProtocolError(
-                AlertDescription.internal_error,
-                f"{type(exc).__name__} while processing received data: {exc}",
-            )
-            self._fail(error)
-            raise error from exc
 
     def _receive_eof(self) -> None:
         self._eof = True
@@ -294,12 +257,6 @@ class Connection:
         if self._error is not None:
             raise self._error.with_traceback(None)
 
-    # --- bytes out -----------------------------------------------------------------------------
-
-    def data_to_send(self) -> bytes:
-        """Everything ready for the transport; b"" when there is nothing."""
-        return self._record.data_to_send()
-
     # --- events and application data ----------------------------------------------------------
 
     def next_event(self) -> Event | None:
@@ -309,54 +266,6 @@ class Connection:
         """Drop the events not yet read: for wrappers that report none (``TLSObject``, as
         ``ssl.SSLObject``), so that the queue does not grow for the connection's lifetime."""
         self._events.clear()
-
-    def send(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue application data (seal it into records for ``data_to_send``)."""
-        self._raise_if_failed()
-        negotiated = self._negotiated
-        if negotiated is None:
-            raise TLSError("the handshake is not complete yet", reason="HANDSHAKE_NOT_COMPLETE")
-        if self._closed:
-            raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
-        limit = negotiated.suite.record_limit
-        if limit is not None and self._record.write_sequence_number >= limit:
-            self._handshake.send_key_update(request_peer=False)  # RFC 8446 §5.5
-        if data:
-            self._record.write(_record.APPLICATION_DATA, data)
-
-    def pending(self) -> int:
-        return self._record.pending()
-
-    def recv(self, max_bytes: int = -1) -> bytes:
-        """Up to ``max_bytes`` bytes of application data (all that is ready if negative).
-
-        b"" means the peer closed cleanly (close_notify). Raises :class:`WantReadError` when
-        nothing is ready yet, :class:`TruncationError` if the transport closed without
-        close_notify.
-        """
-        if self._record.pending():
-            return self._record.read(max_bytes)
-        self._check_readable_end()
-        return b""
-
-    def recv_into(self, buffer: bytearray | memoryview, nbytes: int = 0) -> int:
-        if self._record.pending():
-            return self._record.read_into(buffer, nbytes)
-        self._check_readable_end()
-        return 0
-
-    def _check_readable_end(self) -> None:
-        self._raise_if_failed()
-        if self._peer_closed:
-            return
-        if self._eof:
-            raise TruncationError("the peer closed the transport without close_notify")
-        raise WantReadError()
-
-    @property
-    def peer_closed(self) -> bool:
-        """Whether the peer sent close_notify."""
-        return self._peer_closed
 
     # --- control -------------------------------------------------------------------------------
 
@@ -447,7 +356,7 @@ class _Output:
         self, connection: Connection, keylog: Callable[[str, bytes, bytes], None] | None
     ) -> None:
         self.connection = connection
-        self.record = _record.RecordLayer()
+        self.record = connection._record
         self.keylog = keylog
         # A server that accepted 0-RTT: reading it, and how much came (final at EndOfEarlyData,
         # before the handshake completes and Negotiated says so too).

@@ -9,7 +9,15 @@ import ssl
 
 from cytls.wire.enums import AlertDescription
 
-__all__ = ["CertificateError", "PeerAlert", "ProtocolError", "TLSError", "ZeroReturnError"]
+__all__ = [
+    "CertificateError",
+    "PeerAlert",
+    "ProtocolError",
+    "TLSError",
+    "TruncationError",
+    "WantReadError",
+    "ZeroReturnError",
+]
 
 
 class TLSError(ssl.SSLError):
@@ -98,3 +106,18 @@ class ZeroReturnError(TLSError, ssl.SSLZeroReturnError):
 
     def __init__(self, message: str = "TLS/SSL connection has been closed (EOF)") -> None:
         super().__init__(message, reason="ZERO_RETURN")
+
+
+class WantReadError(TLSError, ssl.SSLWantReadError):
+    """No application data is available yet: feed more bytes with ``receive_data``."""
+
+    def __init__(self) -> None:
+        super().__init__("no application data is available yet", reason="WANT_READ")
+
+
+class TruncationError(TLSError, ssl.SSLEOFError):
+    """The transport closed without a close_notify alert: the data may have been truncated
+    by an attacker (RFC 8446 §6.1). Distinct from a clean close, which reads as b""."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="UNEXPECTED_EOF_WHILE_READING")

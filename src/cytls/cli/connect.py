@@ -19,9 +19,9 @@ from typing import BinaryIO, TextIO
 from cryptography import x509
 
 from cytls.cli.addresses import parse_host_port
-from cytls.connection import Connection, WantReadError
+from cytls.connection import Connection
 from cytls.context import CERT_NONE, PROTOCOL_TLS_CLIENT, TLSContext
-from cytls.errors import TLSError
+from cytls.errors import TLSError, WantReadError
 from cytls.events import HandshakeComplete
 from cytls.x509.loading import load_der_certificate
 

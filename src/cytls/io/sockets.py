@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from cryptography import x509
 
-from cytls.connection import Connection, TruncationError, WantReadError
+from cytls.connection import Connection
 from cytls.context import TLSContext
+from cytls.errors import TruncationError, WantReadError
 from cytls.session import Session, check_session
 from cytls.x509.peercert import certificate_to_dict
 
@@ -166,6 +167,7 @@ class TLSSocket(socket.socket):
             server_side=self.server_side,
             server_hostname=self.server_hostname,
             session=self._session,
+            events=False,  # ssl.SSLSocket reports none
         )
         if handshake:
             if self.gettimeout() == 0.0:
@@ -257,7 +259,6 @@ class TLSSocket(socket.socket):
         except ssl.SSLError:
             self._flush_quietly()  # the fatal alert, if the connection wrote one
             raise
-        conn.discard_events()  # ssl.SSLSocket reports none
         # A KeyUpdate response, session tickets...: sent now, or by the next call if it would block.
         with contextlib.suppress(ssl.SSLWantWriteError):
             self._flush()

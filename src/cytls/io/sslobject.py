@@ -13,15 +13,15 @@ close_notify raises ``ssl.SSLEOFError``. asyncio's ``sslproto`` relies on exactl
 
 from __future__ import annotations
 
-import builtins
 import ssl
 from typing import Any, Protocol
 
 from cryptography import x509
 
-from cytls.connection import Connection, TruncationError, WantReadError
+from cytls._datapath import TLSObjectCore
+from cytls.connection import Connection
 from cytls.context import TLSContext
-from cytls.errors import TLSError, ZeroReturnError
+from cytls.errors import TLSError, TruncationError, WantReadError, ZeroReturnError
 from cytls.session import Session
 from cytls.x509.peercert import certificate_to_dict
 
@@ -42,10 +42,12 @@ class BIO(Protocol):
     def write_eof(self) -> None: ...
 
 
-class TLSObject:
+class TLSObject(TLSObjectCore):
     """A TLS connection over memory BIOs; behaves like ``ssl.SSLObject``.
 
-    Made by :meth:`cytls.TLSContext.wrap_bio`, not directly.
+    Made by :meth:`cytls.TLSContext.wrap_bio`, not directly. ``read`` and ``write`` are in the
+    C base class, :class:`cytls._datapath.TLSObjectCore`; they come back here for anything but
+    the steady state.
     """
 
     def __init__(
@@ -65,12 +67,13 @@ class TLSObject:
             server_side=server_side,
             server_hostname=server_hostname,
             session=session,
+            events=False,  # ssl.SSLObject reports none
         )
         # An SNI callback receives this object, as with ssl, and may switch its context.
         self._conn.sni_target = self
         self._eof_fed = False
         self._closing = False  # we sent close_notify (unwrap)
-        self._error: BaseException | None = None
+        self._error = None
 
     def __repr__(self) -> str:
         side = "server" if self.server_side else "client"
@@ -130,10 +133,9 @@ class TLSObject:
             self._error = exc
             raise
         finally:
-            self._conn.discard_events()  # ssl.SSLObject reports none
-            self._flush()
+            self._flush_outgoing()
 
-    def _flush(self) -> None:
+    def _flush_outgoing(self) -> None:
         data = self._conn.data_to_send()
         if data:
             self._outgoing.write(data)
@@ -149,66 +151,9 @@ class TLSObject:
         """Advance the handshake; ``ssl.SSLWantReadError`` while it needs the peer's bytes."""
         self._handshake_step()
 
-    def read(self, len: int = 1024, buffer: Any = None) -> bytes | int:
-        """Up to ``len`` bytes of application data, or their count if read into ``buffer``.
-
-        ``b""``/0 once the peer sent close_notify; ``ssl.SSLZeroReturnError`` if we closed too;
-        ``ssl.SSLWantReadError`` when nothing is ready yet; ``ssl.SSLEOFError`` when the
-        transport ended without close_notify.
-        """
-        conn = self._conn
-        incoming = self._incoming
-        if self._error is None and conn.handshake_complete and not incoming.eof:
-            # The steady state, inlined: feed what arrived, flush what that produced.
-            data = incoming.read()
-            if data:
-                try:
-                    conn.receive_data(data)
-                except TLSError as exc:
-                    self._error = exc
-                    raise
-                finally:
-                    conn.discard_events()
-                    self._flush()
-                if incoming.eof:  # write_eof() came behind that data
-                    self._pump()
-        else:
-            self._handshake_step()
-        if buffer is not None:
-            if type(buffer) is not bytearray:  # the common case needs no view
-                buffer = memoryview(buffer).cast("B")
-            size = builtins.len(buffer)
-            if len <= 0 or len > size:
-                len = size
-            if len == 0:
-                return 0
-            if not conn.pending():
-                self._check_closed_both_ways()
-            return conn.recv_into(buffer, len)
-        if len < 0:
-            raise ValueError("size should not be negative")
-        if len == 0:
-            return b""
-        if not conn.pending():
-            self._check_closed_both_ways()
-        return conn.recv(len)
-
     def _check_closed_both_ways(self) -> None:
         if self._conn.peer_closed and self._closing:
             raise ZeroReturnError()
-
-    def write(self, data: Buffer) -> int:
-        """Encrypt ``data`` into ``outgoing``; returns its length (the handshake runs first)."""
-        conn = self._conn
-        if self._error is not None or not conn.handshake_complete:
-            self._handshake_step()  # SSL_write does not read: only an unfinished handshake does
-        if self._closing:
-            raise TLSError("protocol is shutdown", reason="PROTOCOL_IS_SHUTDOWN")
-        try:
-            conn.send(data)
-        finally:
-            self._flush()
-        return builtins.len(data) if type(data) is bytes else memoryview(data).nbytes
 
     def pending(self) -> int:
         """Decrypted bytes ready to ``read`` without more input."""
@@ -222,7 +167,7 @@ class TLSObject:
         if not self._closing:
             self._closing = True
             self._conn.close()
-            self._flush()
+            self._flush_outgoing()
         if self._conn.peer_closed:
             return None
         if self._eof_fed:
@@ -280,7 +225,7 @@ class TLSObject:
         then ``getpeercert()`` returns the new certificate. Errors as in ``ssl``: see
         :meth:`cytls.Connection.verify_client_post_handshake`."""
         self._conn.verify_client_post_handshake()
-        self._flush()
+        self._flush_outgoing()
 
     def export_keying_material(
         self, label: str | bytes, context: bytes | None, length: int

@@ -1,0 +1,31 @@
+# cython: language_level=3
+# Declarations of the data path (_datapath.pyx): the C state and methods of the base classes of
+# cytls.Connection and cytls.TLSObject, so that one can call the other's without Python calls.
+
+from libc.stdint cimport uint64_t
+
+from cytls._record cimport RecordLayer
+
+
+cdef class ConnectionCore:
+    cdef RecordLayer _rl                  # never None: made in __cinit__, replaced only by another
+    cdef object _negotiated_value         # a Negotiated once the handshake is complete
+    cdef uint64_t _key_update_at          # the suite's record_limit (RFC 8446 §5.5), or 2**64-1
+    cdef public object _error             # the failure that ended the connection, sticky
+    cdef public bint _peer_closed         # close_notify received
+    cdef public bint _closed              # we sent close_notify or a fatal alert
+    cdef public bint _eof                 # the transport ended
+
+    cdef int _send(self, data) except -1
+    cdef int _receive(self, data) except -1
+    cdef int _check_readable_end(self) except -1
+
+
+cdef class TLSObjectCore:
+    cdef ConnectionCore _core             # never None: checked where set (the _conn setter)
+    cdef public object _incoming
+    cdef public object _outgoing
+    cdef public object _error             # a TLSError raised to the caller, raised again after
+    cdef public bint _closing             # we sent close_notify (unwrap)
+
+    cdef int _flush(self) except -1
