@@ -103,6 +103,26 @@ class ClientState(HandshakeState):
 class ClientHandshake(Handshake):
     """Client side of one TLS 1.3 handshake and of the post-handshake messages."""
 
+    __slots__ = (
+        "certificate_request",
+        "client_handshake_secret",
+        "client_hello_raw",
+        "cookie",
+        "early_data_offered",
+        "early_data_sent",
+        "hello_retry_request",
+        "key_shares",
+        "leaf_certificate",
+        "offered_extensions",
+        "offered_session",
+        "post_handshake_requests",
+        "psk_schedule",
+        "sent_change_cipher_spec",
+        "server_handshake_secret",
+        "server_hostname",
+        "session_id",
+    )
+
     ROLE = "client"
     INITIAL = ClientState.START
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
@@ -128,7 +148,7 @@ class ClientHandshake(Handshake):
         },
     }
 
-    server_hostname: str | None = None
+    server_hostname: str | None  # set by start(), before anything reads it
 
     def start(
         self,

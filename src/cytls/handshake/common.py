@@ -174,6 +174,40 @@ class Handshake:
     :class:`HandshakePolicy` and acts through a :class:`HandshakeOutput`.
     """
 
+    # Slots, not a __dict__: a handshake object lives as long as its connection, and with more
+    # than 30 attributes CPython gives each instance a dict of its own (issue 14: memory per
+    # idle connection). Subclasses list theirs.
+    __slots__ = (
+        "_accepts",
+        "_key_update_reply_pending",
+        "_log_transitions",
+        "alpn_protocol",
+        "client_random",
+        "close_notify_sent",
+        "early_data_accepted",
+        "early_data_length",
+        "environment",
+        "exporter_master_secret",
+        "group",
+        "handshake_transcript",
+        "key_schedule",
+        "output",
+        "peer_certificates",
+        "peer_change_cipher_spec_allowed",
+        "policy",
+        "psk_accepted",
+        "read_secret",
+        "reading_early_data",
+        "reassembler",
+        "resumption_master_secret",
+        "server_name",
+        "state",
+        "successor",
+        "suite",
+        "transcript",
+        "write_secret",
+    )
+
     ROLE: ClassVar[str]
     INITIAL: ClassVar[HandshakeState]
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]]

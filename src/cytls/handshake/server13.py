@@ -116,6 +116,18 @@ class ServerState(HandshakeState):
 class ServerHandshake(Handshake):
     """Server side of one TLS 1.3 handshake and of the post-handshake messages."""
 
+    __slots__ = (
+        "client_application_secret",
+        "client_auth",
+        "client_handshake_secret",
+        "first_client_hello",
+        "first_client_hello_ignored",
+        "peer_offered_post_handshake_auth",
+        "peer_signature_schemes",
+        "sent_change_cipher_spec",
+        "signature_scheme",
+    )
+
     ROLE = "server"
     INITIAL = ServerState.START
     TRANSITIONS: ClassVar[Mapping[HandshakeState, Mapping[int, str]]] = {
