@@ -17,7 +17,7 @@ cdef class ConnectionCore:
     cdef public bint _eof                 # the transport ended
 
     cdef int _send(self, data) except -1
-    cdef int _receive(self, data) except -1
+    cdef int _receive(self, data) except -1   # 1 if Python ran (and may have queued output)
     cdef int _check_readable_end(self) except -1
 
 

@@ -79,19 +79,24 @@ cdef class ConnectionCore:
         self._receive(data)
 
     cdef int _receive(self, data) except -1:
+        """``receive_data``; returns 1 if Python code ran (a control record, end of file, 0-RTT
+        accounting), which alone can have queued output, else 0."""
         if self._error is not None:
             raise self._error.with_traceback(None)
+        cdef int ran = 0
         if PyObject_Length(data) == 0:
             self._receive_eof()
-            return 0
+            return 1
         if self._peer_closed:
             return 0  # data after close_notify is ignored (RFC 8446 §6.1)
         try:
             if self._rl.receive_data(data):  # a handshake, alert or CCS record waits
+                ran = 1
                 self._process_records()
             # 0-RTT data is read only before the handshake completes: a server reads it until
             # EndOfEarlyData, which comes before the client's Finished (RFC 8446 §4.5).
             if self._negotiated_value is None and self._output.reading_early_data:
+                ran = 1
                 self._handshake.check_early_data_size()
         except ProtocolError as exc:
             self._fail(exc)
@@ -108,7 +113,7 @@ cdef class ConnectionCore:
             )
             self._fail(error)
             raise error from exc
-        return 0
+        return ran
 
     # --- bytes out -----------------------------------------------------------------------------
 
@@ -198,17 +203,20 @@ cdef class TLSObjectCore:
         """
         cdef ConnectionCore conn = self._core
         cdef Py_ssize_t size, wanted
+        cdef int ran_python
         incoming = self._incoming
         if self._error is None and conn._negotiated_value is not None and not incoming.eof:
             # The steady state: feed what arrived, flush what that produced.
             data = incoming.read()
             if data:
                 try:
-                    conn._receive(data)
-                except TLSError as exc:
-                    self._error = exc
+                    ran_python = conn._receive(data)
+                except BaseException as exc:
+                    if isinstance(exc, TLSError):
+                        self._error = exc
+                    self._flush()  # the fatal alert, if one was written
                     raise
-                finally:
+                if ran_python:  # only the Python part of receiving can have queued output
                     self._flush()
                 if incoming.eof:  # write_eof() came behind that data
                     self._pump()
