@@ -17,7 +17,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +181,34 @@ def compare(
         reference,
         goal=goal,
     )
+
+
+Case = tuple[str, Callable[[], object], Callable[[], object], str]
+"""``(scenario, cytls case, reference case, reference name)``."""
+
+
+def _compare_each(
+    cases: Iterable[Case],
+    size: int,
+    *,
+    rounds: int,
+    seconds_per_round: float,
+    progress: Callable[[str], None] | None,
+) -> Iterable[Comparison]:
+    """:func:`compare` each case in turn, with the goal its scenario has in :data:`GOALS`."""
+    for name, cytls_case, reference_case, reference in cases:
+        if progress:
+            progress(name)
+        yield compare(
+            name,
+            size,
+            cytls_case,
+            reference_case,
+            reference,
+            rounds=rounds,
+            seconds_per_round=seconds_per_round,
+            goal=GOALS.get(name),
+        )
 
 
 def record_layer_comparisons(
@@ -921,19 +949,9 @@ def transfer_comparisons(
                     "cytls AES-256",
                 )
             )
-        for name, cytls_function, reference_function, reference in cases:
-            if progress:
-                progress(name)
-            yield compare(
-                name,
-                size,
-                cytls_function,
-                reference_function,
-                reference,
-                rounds=rounds,
-                seconds_per_round=seconds,
-                goal=GOALS.get(name) if reference == "ssl module" else None,
-            )
+        yield from _compare_each(
+            cases, size, rounds=rounds, seconds_per_round=seconds, progress=progress
+        )
 
 
 def on_threads(
@@ -1010,19 +1028,9 @@ def thread_comparisons(
             "ssl module, 2 threads",
         ),
     ]
-    for name, cytls_case, reference_case, reference in cases:
-        if progress:
-            progress(name)
-        yield compare(
-            name,
-            total,
-            cytls_case,
-            reference_case,
-            reference,
-            rounds=rounds,
-            seconds_per_round=seconds,
-            goal=GOALS.get(name),
-        )
+    yield from _compare_each(
+        cases, total, rounds=rounds, seconds_per_round=seconds, progress=progress
+    )
 
 
 # --- instruction counts: what machine noise does not move ----------------------------------------
@@ -1086,35 +1094,26 @@ def instruction_counts(credentials: Credentials) -> list[tuple[str, str, float]]
     when valgrind is not installed. Counts do not move with the machine's load."""
     import re
     import shutil
-    import subprocess
     import tempfile
 
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
     directory = os.path.dirname(credentials.certfile)
-    code = "import sys; from cytls.cli.benchmark import _instruction_child as f; f(sys.argv[1])"
     with tempfile.TemporaryDirectory() as output:
         out_file = os.path.join(output, "callgrind.out")
-        proc = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and code
-            [
+        printed = _run_child(
+            "_instruction_child",
+            [directory],
+            "callgrind run",
+            under=[
                 valgrind,
                 "--tool=callgrind",
                 "--dump-before=getppid",
                 f"--callgrind-out-file={out_file}",
-                sys.executable,
-                "-c",
-                code,
-                directory,
             ],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
         )
-        if proc.returncode != 0:
-            raise RuntimeError(f"callgrind run failed:\n{proc.stderr[-3000:]}")
-        cases = [line.split("\t") for line in proc.stdout.splitlines() if line]
+        cases = [line.split("\t") for line in printed.splitlines() if line]
         # Dump 1 is everything before the first marker; dump k + 1 is case k.
         totals = []
         for index in range(2, len(cases) + 2):
@@ -1195,21 +1194,32 @@ def idle_connection_memory(
     counted with them). Each implementation runs in a fresh subprocess so the two don't share
     allocator state. The child checks every pair is established with TLS_AES_256_GCM_SHA384.
     """
-    import subprocess
-
     count = IDLE_CONNECTIONS if count is None else count
     directory = os.path.dirname(credentials.certfile)
-    code = "import sys; from cytls.cli.benchmark import _idle_memory_child as f; f(*sys.argv[1:])"
-    proc = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-c", code, implementation, directory, str(count)],
+    output = _run_child(
+        "_idle_memory_child",
+        [implementation, directory, str(count)],
+        f"idle memory measurement of {implementation}",
+    )
+    return float(output.strip())
+
+
+def _run_child(function: str, args: list[str], what: str, under: Sequence[str] = ()) -> str:
+    """Run ``function(*args)`` of this module in a fresh interpreter (``under`` a tool such as
+    valgrind, if given) and return what it printed; RuntimeError, naming ``what``, if it fails."""
+    import subprocess
+
+    code = f"import sys; from cytls.cli.benchmark import {function} as f; f(*sys.argv[1:])"
+    proc = subprocess.run(  # noqa: S603 - our own interpreter, code and arguments
+        [*under, sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"idle memory measurement of {implementation} failed:\n{proc.stderr}")
-    return float(proc.stdout.strip())
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
 
 
 def memory_comparisons(
