@@ -23,8 +23,10 @@ cdef class ConnectionCore:
 
 cdef class TLSObjectCore:
     cdef ConnectionCore _core             # never None: checked where set (the _conn setter)
-    cdef public object _incoming
-    cdef public object _outgoing
+    cdef object _incoming_bio
+    cdef object _outgoing_bio
+    cdef object _read_incoming            # _incoming_bio.read, bound once
+    cdef object _write_outgoing           # _outgoing_bio.write, bound once
     cdef public object _error             # a TLSError raised to the caller, raised again after
     cdef public bint _closing             # we sent close_notify (unwrap)
 

@@ -188,10 +188,29 @@ cdef class TLSObjectCore:
     def _conn(self, ConnectionCore connection not None):
         self._core = connection
 
+    # The BIOs' read and write are bound once, not looked up on every call.
+    @property
+    def _incoming(self):
+        return self._incoming_bio
+
+    @_incoming.setter
+    def _incoming(self, bio):
+        self._read_incoming = bio.read
+        self._incoming_bio = bio
+
+    @property
+    def _outgoing(self):
+        return self._outgoing_bio
+
+    @_outgoing.setter
+    def _outgoing(self, bio):
+        self._write_outgoing = bio.write
+        self._outgoing_bio = bio
+
     cdef int _flush(self) except -1:
         data = self._core._rl.data_to_send()
         if data:
-            self._outgoing.write(data)
+            self._write_outgoing(data)
         return 0
 
     def read(self, len=1024, buffer=None):
@@ -204,10 +223,10 @@ cdef class TLSObjectCore:
         cdef ConnectionCore conn = self._core
         cdef Py_ssize_t size, wanted
         cdef int ran_python
-        incoming = self._incoming
+        incoming = self._incoming_bio
         if self._error is None and conn._negotiated_value is not None and not incoming.eof:
             # The steady state: feed what arrived, flush what that produced.
-            data = incoming.read()
+            data = self._read_incoming()
             if data:
                 try:
                     ran_python = conn._receive(data)
