@@ -8,6 +8,7 @@ server sends session tickets; for resumed ones each sends one, which its client 
 """
 
 import pytest
+from conftest import goal_label
 
 from cytls.cli.benchmark import (
     client_hello_flights,
@@ -28,7 +29,7 @@ BUILDERS = {
 
 @pytest.mark.parametrize("implementation", list(BUILDERS))
 def test_full_handshake(benchmark, credentials, implementation: str) -> None:
-    benchmark.group = "full handshake"
+    benchmark.group = "full handshake" + goal_label("full handshake")
     benchmark(BUILDERS[implementation](credentials))
 
 
@@ -37,7 +38,7 @@ RESUMED = {"cytls": cytls_resumed_handshake, "ssl": ssl_resumed_handshake}
 
 @pytest.mark.parametrize("implementation", list(RESUMED))
 def test_resumed_handshake(benchmark, credentials, implementation: str) -> None:
-    benchmark.group = "resumed handshake"
+    benchmark.group = "resumed handshake" + goal_label("resumed handshake")
     benchmark(RESUMED[implementation](credentials))
 
 

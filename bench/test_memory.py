@@ -2,22 +2,17 @@
 
 Not a timing: each implementation establishes ``IDLE_CONNECTIONS`` client+server pairs in a
 fresh subprocess (cytls ``Connection`` pairs; ssl ``SSLObject`` pairs over MemoryBIOs) and
-reports RSS growth per pair. The figures are printed (run with ``-s`` or see the terminal
-section); ratio = cytls / ssl, lower is better.
+reports RSS growth per pair. The row is printed with its goal (run with ``-s`` or see the
+terminal section); ratio = cytls / ssl, lower is better.
 """
 
 import pytest
+from conftest import print_rows
 
-from cytls.cli.benchmark import IDLE_CONNECTIONS, idle_connection_memory
+from cytls.cli.benchmark import memory_comparisons
 
 
 def test_idle_connection_memory(credentials, capsys: pytest.CaptureFixture[str]) -> None:
-    cytls_bytes = idle_connection_memory("cytls", credentials)
-    ssl_bytes = idle_connection_memory("ssl", credentials)
-    assert cytls_bytes > 0 and ssl_bytes > 0
-    with capsys.disabled():
-        print(
-            f"\nmemory per idle connection ({IDLE_CONNECTIONS:,} pairs): "
-            f"cytls {cytls_bytes / 1024:.1f} KiB, ssl {ssl_bytes / 1024:.1f} KiB, "
-            f"ratio cytls/ssl {cytls_bytes / ssl_bytes:.2f} (lower is better)"
-        )
+    rows = list(memory_comparisons(credentials, quick=True))
+    assert rows and all(row.cytls_value > 0 and row.reference_value > 0 for row in rows)
+    print_rows(capsys, rows)
