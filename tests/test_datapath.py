@@ -14,7 +14,7 @@ import sys
 import textwrap
 
 import pytest
-from handshakeutil import client_context, pump, server_context
+from handshakeutil import client_context, handshake, pump, server_context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +171,14 @@ def test_events_false_keeps_no_events(events: bool) -> None:
         kinds.append(type(event))
     assert (ConnectionClosed in kinds) is events
     assert kinds if events else not kinds
+
+
+def test_a_buffer_without_len_is_data_not_eof() -> None:
+    """``receive_data`` and ``send`` take any buffer, as their Python versions did: an object
+    with the buffer protocol but no ``len()`` is data (its truth), never end of file."""
+    import pickle
+
+    client, server = handshake()
+    client.send(pickle.PickleBuffer(b"no len here"))
+    server.receive_data(pickle.PickleBuffer(client.data_to_send()))
+    assert server.recv() == b"no len here"

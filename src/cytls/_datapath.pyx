@@ -84,7 +84,7 @@ cdef class ConnectionCore:
         if self._error is not None:
             raise self._error.with_traceback(None)
         cdef int ran = 0
-        if PyObject_Length(data) == 0:
+        if not data:  # truth, as in Python: a buffer without len() is data
             self._receive_eof()
             return 1
         if self._peer_closed:
@@ -134,7 +134,7 @@ cdef class ConnectionCore:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
         if self._rl.write_sequence_reached(self._key_update_at):
             self._handshake.send_key_update(request_peer=False)  # RFC 8446 §5.5
-        if PyObject_Length(data):
+        if data:
             self._rl.write(CT_APPLICATION_DATA, data)
         return 0
 
