@@ -82,6 +82,25 @@ def test_blocks_write_the_length_after_the_body() -> None:
     outer.finish()
 
 
+@pytest.mark.parametrize("method", ["block8", "block16"])
+def test_a_block_too_long_for_its_length_is_refused(method: str) -> None:
+    limit = 0xFF if method == "block8" else 0xFFFF
+    w = Writer()
+    with getattr(w, method)():
+        w.bytes(bytes(limit))
+    with pytest.raises(ValueError, match=f"{limit + 1} bytes do not fit"), getattr(w, method)():
+        w.bytes(bytes(limit + 1))
+
+
+def test_a_block_whose_body_raised_gets_no_length() -> None:
+    """An exception inside the body propagates as it is; no length is written after it."""
+    w = Writer()
+    with pytest.raises(KeyError), w.block16():
+        w.uint8(1)
+        raise KeyError("body")
+    assert w.getvalue() == b"\x00\x00\x01"
+
+
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
 def test_reader_accepts_any_buffer(kind: type) -> None:
     r = Reader(kind(b"\x00\x02hi"))

@@ -15,8 +15,6 @@ something to blame the peer for.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 
 from cytls.errors import ProtocolError
 from cytls.wire.enums import AlertDescription
@@ -267,25 +265,40 @@ class Writer:
         """Push a vector with a 3-byte length prefix (at most 2^24-1 bytes)."""
         self._opaque(data, 3)
 
-    @contextmanager
-    def _block(self, size: int) -> Iterator[None]:
-        buf = self._buf
-        start = len(buf)
-        buf += builtins.bytes(size)
-        yield
+    def block8(self) -> _Block:
+        """``with writer.block8(): ...`` writes the body, then its 1-byte length before it."""
+        return _Block(self._buf, 1)
+
+    def block16(self) -> _Block:
+        """``with writer.block16(): ...`` writes the body, then its 2-byte length before it."""
+        return _Block(self._buf, 2)
+
+    def block24(self) -> _Block:
+        """``with writer.block24(): ...`` writes the body, then its 3-byte length before it."""
+        return _Block(self._buf, 3)
+
+
+class _Block:
+    """A vector being written: room for its length on entry, the length filled in on a clean
+    exit (none if the body raised). A class, not a generator-based context manager, because a
+    handshake opens about a dozen of these, and a generator costs several times as much."""
+
+    __slots__ = ("_buf", "_size", "_start")
+
+    def __init__(self, buf: bytearray, size: int) -> None:
+        self._buf = buf
+        self._size = size
+        self._start = len(buf)
+
+    def __enter__(self) -> None:
+        self._start = len(self._buf)
+        self._buf += builtins.bytes(self._size)
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is not None:
+            return
+        buf, size, start = self._buf, self._size, self._start
         length = len(buf) - start - size
         if length > _MAX[size]:
             raise ValueError(f"{length} bytes do not fit a block with a {size}-byte length")
         buf[start : start + size] = length.to_bytes(size, "big")
-
-    def block8(self) -> AbstractContextManager[None]:
-        """``with writer.block8(): ...`` writes the body, then its 1-byte length before it."""
-        return self._block(1)
-
-    def block16(self) -> AbstractContextManager[None]:
-        """``with writer.block16(): ...`` writes the body, then its 2-byte length before it."""
-        return self._block(2)
-
-    def block24(self) -> AbstractContextManager[None]:
-        """``with writer.block24(): ...`` writes the body, then its 3-byte length before it."""
-        return self._block(3)
