@@ -19,6 +19,8 @@ cdef class ConnectionCore:
     cdef int _send(self, data) except -1
     cdef int _receive(self, data) except -1   # 1 if Python ran (and may have queued output)
     cdef int _check_readable_end(self) except -1
+    cdef bytes _recv(self, Py_ssize_t max_bytes)
+    cdef Py_ssize_t _recv_into(self, buffer, Py_ssize_t nbytes) except -1
 
 
 cdef class TLSObjectCore:

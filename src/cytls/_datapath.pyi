@@ -68,6 +68,9 @@ class TLSObjectCore:
 
     @_conn.setter
     def _conn(self, connection: ConnectionCore) -> None: ...
+    def _flush_outgoing(self) -> None:
+        """Move what the connection has to send into ``outgoing``."""
+
     def read(self, len: int = 1024, buffer: Any = None) -> bytes | int:
         """Up to ``len`` bytes of application data, or their count if read into ``buffer``."""
 

@@ -150,12 +150,18 @@ cdef class ConnectionCore:
         nothing is ready yet, :class:`TruncationError` if the transport closed without
         close_notify.
         """
+        return self._recv(max_bytes)
+
+    def recv_into(self, buffer, Py_ssize_t nbytes=0):
+        return self._recv_into(buffer, nbytes)
+
+    cdef bytes _recv(self, Py_ssize_t max_bytes):
         if self._rl.pending():
             return self._rl.read(max_bytes)
         self._check_readable_end()
         return b""
 
-    def recv_into(self, buffer, Py_ssize_t nbytes=0):
+    cdef Py_ssize_t _recv_into(self, buffer, Py_ssize_t nbytes) except -1:
         if self._rl.pending():
             return self._rl.read_into(buffer, nbytes)
         self._check_readable_end()
@@ -207,6 +213,10 @@ cdef class TLSObjectCore:
         self._write_outgoing = bio.write
         self._outgoing_bio = bio
 
+    def _flush_outgoing(self):
+        """Move what the connection has to send into ``outgoing``."""
+        self._flush()
+
     cdef int _flush(self) except -1:
         data = self._core._rl.data_to_send()
         if data:
@@ -252,9 +262,7 @@ cdef class TLSObjectCore:
                 return 0
             if not conn._rl.pending():
                 self._check_closed_both_ways()
-                conn._check_readable_end()
-                return 0
-            return conn._rl.read_into(buffer, wanted)
+            return conn._recv_into(buffer, wanted)
         wanted = len
         if wanted < 0:
             raise ValueError("size should not be negative")
@@ -262,9 +270,7 @@ cdef class TLSObjectCore:
             return b""
         if not conn._rl.pending():
             self._check_closed_both_ways()
-            conn._check_readable_end()
-            return b""
-        return conn._rl.read(wanted)
+        return conn._recv(wanted)
 
     def write(self, data):
         """Encrypt ``data`` into ``outgoing``; returns its length (the handshake runs first)."""

@@ -135,11 +135,6 @@ class TLSObject(TLSObjectCore):
         finally:
             self._flush_outgoing()
 
-    def _flush_outgoing(self) -> None:
-        data = self._conn.data_to_send()
-        if data:
-            self._outgoing.write(data)
-
     def _handshake_step(self) -> None:
         self._pump()
         if not self._conn.handshake_complete:
