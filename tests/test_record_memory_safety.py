@@ -196,7 +196,7 @@ class _KeepingAEAD:
 
 def test_a_window_that_escaped_cannot_reach_record_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     suite = _record.TLS_AES_128_GCM_SHA256
-    monkeypatch.setitem(_record._SUITES, suite, (_KeepingAEAD, 16))  # type: ignore[attr-defined]
+    monkeypatch.setitem(_record._SUITES, suite, (_KeepingAEAD, 16, 12, 0))  # type: ignore[attr-defined]
     monkeypatch.setattr(_KeepingAEAD, "kept", [])
     keys = make_keys(suite)
     writer, reader = RecordLayer(), RecordLayer()

@@ -11,7 +11,14 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 import cytls
-from cytls.registry import SUITES, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from cytls.registry import (
+    SUITES,
+    TLS13_SUITES,
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
 
 PACKAGE = Path(cytls.__file__).resolve().parent
 REGISTERED = {int(v) for enum in (CipherSuite, NamedGroup, SignatureScheme) for v in enum}
@@ -51,10 +58,32 @@ def test_each_suite_is_what_its_cryptography_does(code: int) -> None:
     assert len(sealed) == 1 + suite.tag_length
     assert hashlib.new(suite.hash_name).digest_size == suite.hash_length
     assert suite.name == CipherSuite(code).name
-    assert suite.version == ProtocolVersion.TLSv1_3 and suite.explicit_nonce_length == 0
+    if suite.version == ProtocolVersion.TLSv1_3:
+        assert suite.explicit_nonce_length == 0
+    else:
+        # TLS 1.2: AES-GCM's nonce is a 4-byte salt and an 8-byte explicit part (RFC 5288 §3),
+        # ChaCha20-Poly1305's all implicit (RFC 7905 §2); the hash is in the name (RFC 5289).
+        assert suite.version == ProtocolVersion.TLSv1_2
+        assert suite.name.startswith("TLS_ECDHE_") and suite.name.endswith(suite.hash_name.upper())
+        assert (suite.explicit_nonce_length, suite.implicit_iv_length) == (
+            (8, 4) if suite.aead is AESGCM else (0, 12)
+        )
     # RFC 8446 §5.5: AES-GCM keys are updated before 2^24.5 records; ChaCha20-Poly1305 has
     # no limit a connection can reach.
     if suite.aead is AESGCM:
         assert suite.record_limit is not None and suite.record_limit <= 2**24.5
     else:
         assert suite.aead is ChaCha20Poly1305 and suite.record_limit is None
+
+
+def test_tls13_suites_are_the_tls13_entries() -> None:
+    """A TLS 1.3 handshake negotiates only from TLS13_SUITES; TLS 1.2's suites are elsewhere."""
+    assert set(TLS13_SUITES) == {0x1301, 0x1302, 0x1303}
+    assert {code for code, s in SUITES.items() if s.version == ProtocolVersion.TLSv1_2} == {
+        0xC02B,
+        0xC02C,
+        0xC02F,
+        0xC030,
+        0xCCA8,
+        0xCCA9,
+    }

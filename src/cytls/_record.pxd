@@ -23,6 +23,8 @@ cdef enum:
     IV_LEN = 12                       # every supported AEAD (cytls.registry: iv_length)
     MAX_FRAGMENT = 16384              # 2^14, RFC 8446 §5.1
     MAX_EXPANSION = 256               # TLSCiphertext.length <= 2^14 + 256, RFC 8446 §5.2
+    EXPLICIT_NONCE = 8                # TLS 1.2 AES-GCM's nonce_explicit (RFC 5288 §3)
+    TLS12_AAD = 13                    # seq_num, type, version, length (RFC 5246 §6.2.3.3)
 
 
 # --- record headers -----------------------------------------------------------------------------
@@ -63,7 +65,12 @@ cdef enum Protection:
     # RFC 8446 §5.2-5.4: nonce iv XOR seq, the header as AAD, the content type inside the
     # encrypted TLSInnerPlaintext.
     PROTECTION_TLS13_AEAD = 1
-    # Next: TLS 1.2 AEAD (RFC 5288, RFC 7905) and DTLS 1.3 (RFC 9147); see the module docstring.
+    # RFC 5246 §6.2.3.3 with RFC 5288 (AES-GCM: nonce salt || nonce_explicit, the explicit part
+    # sent after the header) and RFC 7905 (ChaCha20-Poly1305: nonce iv XOR seq, nothing sent);
+    # AAD seq || type || version || plaintext length; every record after change_cipher_spec is
+    # protected, its real content type in the header, with no padding.
+    PROTECTION_TLS12_AEAD = 2
+    # Next: DTLS 1.3 (RFC 9147); see the module docstring.
 
 
 # --- byte buffers and the block cache -----------------------------------------------------------
@@ -139,6 +146,7 @@ cdef class _CipherState:
     cdef object decrypt_into
     cdef bytearray nonce          # reused for every record; filled in place
     cdef bytearray aad            # the AAD (TLS 1.3: the record header, §5.2); filled in place
+    cdef Py_ssize_t explicit_nonce  # nonce bytes sent in each record (TLS 1.2 AES-GCM: 8)
     cdef _Window source           # what the AEAD reads
     cdef _Window target           # where the AEAD writes
     cdef unsigned char iv[IV_LEN]
@@ -154,6 +162,10 @@ cdef class _CipherState:
                   object aad, unsigned char *out) except -1
     cdef int open(self, uint64_t seq, const unsigned char *ciphertext, Py_ssize_t length,
                   object aad, unsigned char *out) except -1
+    cdef int _decrypt(self, const unsigned char *ciphertext, Py_ssize_t length, object aad,
+                      unsigned char *out) except -1
+    cdef inline void _tls12_aad(self, uint64_t seq, const unsigned char *header,
+                                Py_ssize_t plaintext_length) noexcept
     cdef inline int seal_record(self, uint64_t seq, const unsigned char *record,
                                 Py_ssize_t length, unsigned char *out) except -1
     cdef inline int open_record(self, uint64_t seq, const unsigned char *record,
@@ -197,6 +209,8 @@ cdef class RecordLayer:
                     bint final_alert) except -1
     cdef int _stage_plaintext(self, int content_type, const unsigned char *data,
                               Py_ssize_t n) except -1
+    cdef int _stage_tls12(self, int content_type, const unsigned char *data,
+                          Py_ssize_t n) except -1
     cdef int _stage_protected(self, int content_type, const unsigned char *data,
                               Py_ssize_t n, bint final_alert) except -1
     cdef list _ask_padding_policy(self, int content_type, Py_ssize_t n, Py_ssize_t limit,

@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=True, freethreading_compatible=True
-"""The TLS 1.3 record layer (RFC 8446 §5): framing, fragmentation, nonces, AEAD, buffers.
+"""The record layer of TLS 1.3 (RFC 8446 §5) and TLS 1.2 (RFC 5246 §6): framing, fragmentation,
+nonces, AEAD, buffers.
 
 Python calls in per *call* (``write``, ``data_to_send``, ``receive_data``, ``read``); this module
 loops per *record*. Buffers are plain C memory owned by the RecordLayer and released when
@@ -24,8 +25,10 @@ and DTLS will add: docs/design.md; where: CONTRIBUTING.md):
 * A ``_CipherState``'s ``protection`` (``Protection`` in ``_record.pxd``) is chosen once, when
   its key is installed (``_keyed_state`` through ``_protection_for``, from the suite's
   ``cytls.registry`` entry), and records are sealed and opened through
-  ``seal_record``/``open_record``, which branch on it. ``PROTECTION_TLS13_AEAD`` is the only
-  protection so far. The sequence number is passed to them explicitly, not read from the state.
+  ``seal_record``/``open_record``, which branch on it: ``PROTECTION_TLS13_AEAD`` and
+  ``PROTECTION_TLS12_AEAD`` (RFC 5246 §6.2.3.3 with RFC 5288 and RFC 7905; its records are laid
+  out by ``_stage_tls12``). The sequence number is passed to them explicitly, not read from the
+  state.
 """
 
 cimport cython
@@ -81,18 +84,33 @@ TLS_CHACHA20_POLY1305_SHA256 = _CipherSuite.TLS_CHACHA20_POLY1305_SHA256
 cdef Protection _protection_for(suite) except? PROTECTION_NONE:
     """The protection that records of a registry suite get, PROTECTION_NONE if this record
     layer has none for it: what the key installs (see Protection in _record.pxd)."""
-    if (suite.version == _ProtocolVersion.TLSv1_3 and suite.explicit_nonce_length == 0
-            and suite.iv_length == IV_LEN and suite.tag_length == TAG):
+    if suite.iv_length != IV_LEN or suite.tag_length != TAG:
+        return PROTECTION_NONE
+    if suite.version == _ProtocolVersion.TLSv1_3 and suite.explicit_nonce_length == 0:
         return PROTECTION_TLS13_AEAD
-    # TLS 1.2 AEAD suites (version TLSv1_2, explicit_nonce_length 8 or 0) are chosen here next.
+    if (suite.version == _ProtocolVersion.TLSv1_2
+            and suite.explicit_nonce_length in (0, EXPLICIT_NONCE)):
+        return PROTECTION_TLS12_AEAD
     return PROTECTION_NONE
 
 
-# cipher suite -> its protection, and -> (AEAD class, key length) for the suites that have one,
-# from the registry (RFC 8446 §B.4).
+# cipher suite -> its protection, and -> (AEAD class, key length, IV length from the key
+# schedule, explicit nonce length) for the suites that have one, from the registry.
 _PROTECTIONS = {code: _protection_for(suite) for code, suite in _REGISTRY_SUITES.items()}
-_SUITES = {code: (suite.aead, suite.key_length) for code, suite in _REGISTRY_SUITES.items()
-           if _PROTECTIONS[code] != PROTECTION_NONE}
+_SUITES = {code: (suite.aead, suite.key_length, suite.implicit_iv_length,
+                  suite.explicit_nonce_length)
+           for code, suite in _REGISTRY_SUITES.items() if _PROTECTIONS[code] != PROTECTION_NONE}
+
+cdef inline bint _is_protected(Protection protection, int content_type) noexcept:
+    """Whether a received record of this type is sealed under this protection: TLS 1.3 seals
+    every record as application_data (RFC 8446 §5.2), TLS 1.2 every record but
+    change_cipher_spec (RFC 5246 §6.2.3)."""
+    if protection == PROTECTION_TLS13_AEAD:
+        return content_type == CT_APPLICATION_DATA
+    if protection == PROTECTION_TLS12_AEAD:
+        return content_type != CT_CHANGE_CIPHER_SPEC
+    return False
+
 
 _UNEXPECTED = AlertDescription.unexpected_message
 _BAD_RECORD_MAC = AlertDescription.bad_record_mac
@@ -397,6 +415,20 @@ cdef class _CipherState:
             return "<_CipherState unprotected>"
         return f"<_CipherState suite=0x{self.suite:04x}>"   # never the key or IV
 
+    cdef inline void _tls12_aad(self, uint64_t seq, const unsigned char *header,
+                                Py_ssize_t plaintext_length) noexcept:
+        """additional_data = seq_num || type || version || length (RFC 5246 §6.2.3.3), the
+        length being the plaintext's, not the record's."""
+        cdef unsigned char *a = <unsigned char *>PyByteArray_AS_STRING(self.aad)
+        cdef int i
+        for i in range(8):
+            a[7 - i] = <unsigned char>(seq >> (8 * i))
+        a[8] = header[0]
+        a[9] = header[1]
+        a[10] = header[2]
+        a[11] = <unsigned char>(plaintext_length >> 8)
+        a[12] = <unsigned char>plaintext_length
+
     cdef inline void _make_nonce(self, uint64_t seq) noexcept:
         """nonce = iv XOR seq, the 64-bit sequence number left-padded to 12 bytes (§5.3)."""
         cdef unsigned char *n = <unsigned char *>PyByteArray_AS_STRING(self.nonce)
@@ -431,8 +463,20 @@ cdef class _CipherState:
             memcpy(out, record, HDR)
             memcpy(PyByteArray_AS_STRING(aad), record, HDR)
             return self.seal(seq, record + HDR, length - TAG, aad, out + HDR)
-        # TLS 1.2 AEAD comes here: the explicit nonce after the header, and an AAD of seq ||
-        # type || version || plaintext length (RFC 5246 §6.2.3.3; read_header reads those).
+        if self.protection == PROTECTION_TLS12_AEAD:
+            # GenericAEADCipher (RFC 5246 §6.2.3.3): nonce_explicit, then the sealed fragment.
+            # AES-GCM's nonce_explicit is the sequence number (RFC 5288 §3 allows it; distinct
+            # per record under one key, as required); the IV is salt || zeros, so the nonce
+            # _make_nonce builds, iv XOR seq, is salt || seq, the nonce sent. ChaCha20-Poly1305
+            # sends none (RFC 7905 §2).
+            memcpy(out, record, HDR)
+            self._tls12_aad(seq, record, length - self.explicit_nonce - TAG)
+            self.seal(seq, record + HDR + self.explicit_nonce,
+                      length - self.explicit_nonce - TAG, aad, out + HDR + self.explicit_nonce)
+            if self.explicit_nonce:   # the nonce's last 8 bytes, as seal built it
+                memcpy(out + HDR, PyByteArray_AS_STRING(self.nonce) + IV_LEN - EXPLICIT_NONCE,
+                       EXPLICIT_NONCE)
+            return 0
         raise RuntimeError("no record protection with this key")
 
     cdef inline int open_record(self, uint64_t seq, const unsigned char *record,
@@ -445,8 +489,20 @@ cdef class _CipherState:
             # The AAD is the record header as received (RFC 8446 §5.2).
             memcpy(PyByteArray_AS_STRING(aad), record, HDR)
             return self.open(seq, record + HDR, length, aad, out)
-        # TLS 1.2 AEAD comes here: the explicit nonce after the header, and an AAD of seq ||
-        # type || version || plaintext length (RFC 5246 §6.2.3.3; read_header reads those).
+        if self.protection == PROTECTION_TLS12_AEAD:
+            # ``out`` gets ``length - explicit_nonce - TAG`` bytes. The peer chooses AES-GCM's
+            # nonce_explicit (RFC 5288 §3): the nonce is the salt and the 8 bytes it sent.
+            if length < self.explicit_nonce + TAG:
+                raise _error(_BAD_RECORD_MAC, f"protected record of {length} bytes is shorter "
+                                              "than its explicit nonce and AEAD tag")
+            self._tls12_aad(seq, record, length - self.explicit_nonce - TAG)
+            if not self.explicit_nonce:
+                return self.open(seq, record + HDR, length, aad, out)
+            memcpy(PyByteArray_AS_STRING(self.nonce), self.iv, IV_LEN - EXPLICIT_NONCE)
+            memcpy(PyByteArray_AS_STRING(self.nonce) + IV_LEN - EXPLICIT_NONCE, record + HDR,
+                   EXPLICIT_NONCE)
+            return self._decrypt(record + HDR + EXPLICIT_NONCE, length - EXPLICIT_NONCE, aad,
+                                 out)
         raise RuntimeError("no record protection with this key")
 
     cdef int seal(self, uint64_t seq, const unsigned char *inner, Py_ssize_t inner_len,
@@ -465,10 +521,15 @@ cdef class _CipherState:
 
         On failure ``out`` is wiped: decrypt_into leaves unauthenticated plaintext there.
         """
+        self._make_nonce(seq)
+        return self._decrypt(ciphertext, length, aad, out)
+
+    cdef int _decrypt(self, const unsigned char *ciphertext, Py_ssize_t length, object aad,
+                      unsigned char *out) except -1:
+        """``open`` with the nonce already in ``self.nonce``."""
         if length < TAG:
             raise _error(_BAD_RECORD_MAC,
                          f"protected record of {length} bytes is shorter than the AEAD tag")
-        self._make_nonce(seq)
         try:
             self.decrypt_into(self.nonce, point(self.source, ciphertext, length), aad,
                               point(self.target, out, length - TAG))
@@ -488,23 +549,29 @@ cdef _CipherState _keyed_state(int suite, key, iv):
     cdef const unsigned char[::1] iv_bytes
     cdef _CipherState state
     cdef Protection protection
+    cdef Py_ssize_t iv_length
     try:
-        aead_class, key_length = _SUITES[suite]
+        aead_class, key_length, iv_length, explicit_nonce = _SUITES[suite]
         protection = _PROTECTIONS[suite]
     except KeyError:
-        raise ValueError(f"unsupported TLS 1.3 cipher suite 0x{suite:04x}") from None
+        raise ValueError(f"unsupported cipher suite 0x{suite:04x}") from None
     key = bytes(key)
     iv_bytes = bytes(iv)
     if len(key) != key_length:
         raise ValueError(
             f"cipher suite 0x{suite:04x} needs a {key_length}-byte key, got {len(key)} bytes")
-    if iv_bytes.shape[0] != IV_LEN:
-        raise ValueError(f"the IV must be {IV_LEN} bytes, got {iv_bytes.shape[0]}")
+    if iv_bytes.shape[0] != iv_length:
+        raise ValueError(f"cipher suite 0x{suite:04x} needs a {iv_length}-byte IV, "
+                         f"got {iv_bytes.shape[0]} bytes")
     state = _CipherState()
     state.aead = aead_class(key)
     state.encrypt_into = state.aead.encrypt_into
     state.decrypt_into = state.aead.decrypt_into
-    memcpy(state.iv, &iv_bytes[0], IV_LEN)
+    # TLS 1.2 AES-GCM's 4-byte salt is followed by zeros: see seal_record.
+    memcpy(state.iv, &iv_bytes[0], iv_length)
+    state.explicit_nonce = explicit_nonce
+    if protection == PROTECTION_TLS12_AEAD:
+        state.aad = bytearray(TLS12_AAD)
     state.suite = suite
     state.protection = protection
     return state
@@ -715,12 +782,17 @@ cdef class RecordLayer:
         if n == 0 and content_type != CT_APPLICATION_DATA:
             raise ValueError("zero-length handshake, alert or change_cipher_spec records must "
                              "not be sent (RFC 8446 §5.1)")
-        if (self._write_state.protection == PROTECTION_NONE
-                or content_type == CT_CHANGE_CIPHER_SPEC):
+        cdef Protection protection = self._write_state.protection
+        if content_type == CT_CHANGE_CIPHER_SPEC and protection == PROTECTION_TLS12_AEAD:
+            raise ValueError("change_cipher_spec after the TLS 1.2 write key was set: it is "
+                             "sent before, and switches to it (RFC 5246 §7.1)")
+        if protection == PROTECTION_NONE or content_type == CT_CHANGE_CIPHER_SPEC:
             # change_cipher_spec is never protected in TLS 1.3 (RFC 8446 §5).
             if content_type == CT_APPLICATION_DATA:
                 raise ValueError("application data cannot be sent before a write key is set")
             return self._stage_plaintext(content_type, data, n)
+        if protection == PROTECTION_TLS12_AEAD:
+            return self._stage_tls12(content_type, data, n)
         return self._stage_protected(content_type, data, n, final_alert)
 
     cdef int _stage_plaintext(self, int content_type, const unsigned char *data,
@@ -745,9 +817,8 @@ cdef class RecordLayer:
     cdef int _stage_protected(self, int content_type, const unsigned char *data,
                               Py_ssize_t n, bint final_alert) except -1:
         """Lay out TLSInnerPlaintext records (RFC 8446 §5.2) awaiting encryption, for
-        ``seal_record`` to seal in ``_emit``: the layout of PROTECTION_TLS13_AEAD, the only
-        protection so far (TLS 1.2 AEAD: the real content type in the header, the explicit
-        nonce after it, no inner type byte and no padding).
+        ``seal_record`` to seal in ``_emit``: the layout of PROTECTION_TLS13_AEAD
+        (PROTECTION_TLS12_AEAD's is ``_stage_tls12``).
 
         The padding policy runs first, before any state is touched, so whatever it does
         (raise, or call back into this layer) cannot leave half a write behind.
@@ -781,6 +852,32 @@ cdef class RecordLayer:
             if padding:
                 memset(p + HDR + chunk + 1, 0, padding)
             self._out.end += HDR + inner + TAG
+            data += chunk
+            n -= chunk
+        return 0
+
+    cdef int _stage_tls12(self, int content_type, const unsigned char *data,
+                          Py_ssize_t n) except -1:
+        """Lay out TLS 1.2 GenericAEADCipher records (RFC 5246 §6.2.3.3) awaiting encryption,
+        for ``seal_record``: the real content type in the header, room for the explicit nonce,
+        the fragment, room for the tag. TLS 1.2 has no padding: the padding policy is not
+        asked."""
+        cdef _CipherState state = self._write_state
+        cdef Py_ssize_t limit = self._write_limit
+        cdef Py_ssize_t records = 1 if n == 0 else (n + limit - 1) // limit
+        cdef Py_ssize_t _, chunk
+        cdef Py_ssize_t overhead = state.explicit_nonce + TAG
+        cdef unsigned char *p
+        buf_reserve(&self._out, n + records * (HDR + overhead))
+        if self._seal_from == self._out.end:
+            self._pending_seq = state.seq
+        state.take_sequence_numbers(records)
+        for _ in range(records):
+            chunk = n if n < limit else limit
+            p = self._out.data + self._out.end
+            write_header(p, content_type, LEGACY_RECORD_VERSION, chunk + overhead)
+            memcpy(p + HDR + state.explicit_nonce, data, chunk)
+            self._out.end += HDR + chunk + overhead
             data += chunk
             n -= chunk
         return 0
@@ -962,8 +1059,9 @@ cdef class RecordLayer:
                     break
                 continue
             # PROTECTION_TLS13_AEAD protects application_data records only: the others are
-            # inside them (TLS 1.2 AEAD protects every record after change_cipher_spec).
-            if protection != PROTECTION_NONE and header.content_type == CT_APPLICATION_DATA:
+            # inside them. PROTECTION_TLS12_AEAD protects every record after
+            # change_cipher_spec, whose own records are never protected (_take_plaintext).
+            if _is_protected(protection, header.content_type):
                 if not reserved:
                     # One allocation for every record here: plaintext is shorter than ciphertext.
                     buf_reserve(&self._app, n - pos)
@@ -1021,8 +1119,10 @@ cdef class RecordLayer:
         """Reject a header as soon as it is seen, before its body is buffered (RFC 8446 §5.1-2)."""
         if not CT_CHANGE_CIPHER_SPEC <= content_type <= CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, f"unknown record content type {content_type}")
-        if content_type == CT_APPLICATION_DATA and (
-                self._read_state.protection != PROTECTION_NONE or self._early_data_to_skip):
+        if (_is_protected(self._read_state.protection, content_type)
+                or (content_type == CT_APPLICATION_DATA and self._early_data_to_skip)):
+            # RFC 5246 §6.2.3 allows TLS 1.2 records 2^14 + 2048 bytes, but its AEAD suites
+            # expand by 24 at most: TLS 1.3's bound holds them too.
             if length > self._read_limit + MAX_EXPANSION:
                 raise _error(_RECORD_OVERFLOW,
                              f"protected record of {length} bytes exceeds the limit of "
@@ -1052,21 +1152,29 @@ cdef class RecordLayer:
         state.seq += 1
         if state.seq == 0:
             state.exhausted = True
-        # PROTECTION_TLS13_AEAD, the only protection so far (TLS 1.2 AEAD: the content type is
-        # the header's, and there is no padding). TLSInnerPlaintext = content || type || zeros:
-        # the type is the last non-zero byte (§5.4).
-        inner = length - TAG
-        if inner > self._read_limit + 1:
-            raise _error(_RECORD_OVERFLOW,
-                         f"inner plaintext of {inner} bytes exceeds the limit of "
-                         f"{self._read_limit + 1} bytes (RFC 8446 §5.4)")
-        while inner > 0 and out[inner - 1] == 0:
+        if state.protection == PROTECTION_TLS12_AEAD:
+            # The content type is the header's, and there is no padding (RFC 5246 §6.2.3.3).
+            content_type = record[0]
+            inner = length - state.explicit_nonce - TAG
+            if inner > self._read_limit:
+                raise _error(_RECORD_OVERFLOW,
+                             f"plaintext of {inner} bytes exceeds the limit of "
+                             f"{self._read_limit} bytes (RFC 5246 §6.2.1)")
+        else:
+            # TLSInnerPlaintext = content || type || zeros: the type is the last non-zero byte
+            # (RFC 8446 §5.4).
+            inner = length - TAG
+            if inner > self._read_limit + 1:
+                raise _error(_RECORD_OVERFLOW,
+                             f"inner plaintext of {inner} bytes exceeds the limit of "
+                             f"{self._read_limit + 1} bytes (RFC 8446 §5.4)")
+            while inner > 0 and out[inner - 1] == 0:
+                inner -= 1
+            if inner == 0:
+                raise _error(_UNEXPECTED, "protected record has no content type (all zeros, "
+                                          "RFC 8446 §5.4)")
             inner -= 1
-        if inner == 0:
-            raise _error(_UNEXPECTED, "protected record has no content type (all zeros, "
-                                      "RFC 8446 §5.4)")
-        inner -= 1
-        content_type = out[inner]
+            content_type = out[inner]
         if content_type == CT_APPLICATION_DATA:
             if not state.allow_application_data:
                 raise _error(_UNEXPECTED, "application data under handshake traffic keys")
@@ -1095,6 +1203,10 @@ cdef class RecordLayer:
         cdef bint protected = self._read_state.protection != PROTECTION_NONE
         if content_type == CT_APPLICATION_DATA:
             raise _error(_UNEXPECTED, "application data before any read key is set")
+        if (content_type == CT_CHANGE_CIPHER_SPEC
+                and self._read_state.protection == PROTECTION_TLS12_AEAD):
+            raise _error(_UNEXPECTED, "change_cipher_spec after the peer's keys took effect: "
+                                      "one is sent per handshake (RFC 5246 §7.1)")
         if content_type == CT_CHANGE_CIPHER_SPEC:
             # Middlebox compatibility: one unprotected byte 0x01, dropped by the handshake (§5).
             if length != 1 or record[HDR] != 1:

@@ -8,6 +8,7 @@ IANA's (TLS Cipher Suites, Supported Groups, SignatureScheme registries).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -32,11 +33,18 @@ class ProtocolVersion(IntEnum):
 
 
 class CipherSuite(IntEnum):
-    """Cipher suites cytls implements (RFC 8446 §B.4)."""
+    """Cipher suites cytls implements: TLS 1.3's (RFC 8446 §B.4) and TLS 1.2's AEAD suites with
+    ECDHE (RFC 8422 §6 for AES-GCM, after RFC 5289; RFC 7905 for ChaCha20-Poly1305)."""
 
     TLS_AES_128_GCM_SHA256 = 0x1301
     TLS_AES_256_GCM_SHA384 = 0x1302
     TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 = 0xC02B
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 = 0xC02C
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 = 0xC02F
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xC030
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA8
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA9
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +55,13 @@ class Suite:
     version: ProtocolVersion  # the protocol version the suite belongs to
     aead: type[AESGCM] | type[ChaCha20Poly1305]
     key_length: int  # bytes of AEAD key
-    iv_length: int  # bytes of the per-record nonce (RFC 8446 §5.3)
-    explicit_nonce_length: int  # nonce bytes sent in each record (0 in TLS 1.3)
+    iv_length: int  # bytes of the per-record nonce (RFC 8446 §5.3, RFC 5288 §3)
+    # Nonce bytes sent in each record: 0 in TLS 1.3 and for ChaCha20-Poly1305 (RFC 7905 §2),
+    # 8 for TLS 1.2 AES-GCM (RFC 5288 §3). The other iv_length - explicit_nonce_length bytes
+    # come from the key schedule (the "salt" of RFC 5288).
+    explicit_nonce_length: int
     tag_length: int
-    hash_name: str  # the HKDF/transcript hash, as hashlib names it
+    hash_name: str  # the HKDF/transcript hash (TLS 1.2: the PRF's hash), as hashlib names it
     hash_length: int
     record_limit: int | None  # records one key may protect, then a KeyUpdate; None: no limit
 
@@ -58,11 +69,38 @@ class Suite:
     def name(self) -> str:
         return self.suite.name
 
+    @property
+    def implicit_iv_length(self) -> int:
+        """IV bytes from the key schedule: TLS 1.2's fixed_iv_length (RFC 5246 §6.3)."""
+        return self.iv_length - self.explicit_nonce_length
+
 
 # AES-GCM may protect 2^24.5 full-size records under one key (RFC 8446 §5.5, after
 # draft-irtf-cfrg-aead-limits); a KeyUpdate comes well before, after 2^23. ChaCha20-Poly1305's
 # limit is past any sequence number a connection reaches.
 AES_GCM_RECORD_LIMIT: Final = 1 << 23
+
+
+def _tls12(
+    code: CipherSuite, aead: type[AESGCM] | type[ChaCha20Poly1305], key_length: int, hash_name: str
+) -> Suite:
+    """A TLS 1.2 AEAD suite: AES-GCM sends 8 of its 12 nonce bytes in each record (RFC 5288 §3),
+    ChaCha20-Poly1305 none (RFC 7905 §2); the PRF hash is the suite's (RFC 5289 §3, RFC 7905 §2).
+    TLS 1.2 has no KeyUpdate: at AES-GCM's record limit the connection must end."""
+    gcm = aead is AESGCM
+    return Suite(
+        code,
+        ProtocolVersion.TLSv1_2,
+        aead,
+        key_length,
+        12,
+        8 if gcm else 0,
+        16,
+        hash_name,
+        hashlib.new(hash_name).digest_size,
+        AES_GCM_RECORD_LIMIT if gcm else None,
+    )
+
 
 SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
     {
@@ -102,8 +140,34 @@ SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
             32,
             None,
         ),
+        **{
+            suite.suite: suite
+            for suite in (
+                _tls12(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, AESGCM, 16, "sha256"),
+                _tls12(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, AESGCM, 32, "sha384"),
+                _tls12(CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, AESGCM, 16, "sha256"),
+                _tls12(CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, AESGCM, 32, "sha384"),
+                _tls12(
+                    CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                    ChaCha20Poly1305,
+                    32,
+                    "sha256",
+                ),
+                _tls12(
+                    CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                    ChaCha20Poly1305,
+                    32,
+                    "sha256",
+                ),
+            )
+        },
     }
 )
+
+TLS13_SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
+    {code: suite for code, suite in SUITES.items() if suite.version == ProtocolVersion.TLSv1_3}
+)
+"""The suites a TLS 1.3 handshake may negotiate (RFC 8446 §B.4): the others are TLS 1.2's."""
 
 DEFAULT_SUITES: Final[tuple[CipherSuite, ...]] = (
     CipherSuite.TLS_AES_256_GCM_SHA384,
@@ -161,6 +225,7 @@ __all__ = [
     "AES_GCM_RECORD_LIMIT",
     "DEFAULT_SUITES",
     "SUITES",
+    "TLS13_SUITES",
     "CipherSuite",
     "NamedGroup",
     "ProtocolVersion",

@@ -2,16 +2,18 @@
 """Fuzz the record layer's input side: ``RecordLayer.receive_data``, ``next_record`` and
 ``read`` in every key state.
 
-Input: byte 0 picks the state (``STATES``: no key; a read key of each of the three suites;
-handshake keys, where application data is refused; plaintext alerts allowed; a server skipping
-rejected 0-RTT within a budget; no key, then a read key installed after the first record as a
-ServerHello would). Byte 1's low nibble is how many cut points follow, each a uint16 taken
-modulo the stream's length; the rest is the stream, fed in the chunks the cuts make. Keys are
-fixed, so the corpus (``make_corpus.py``) holds records sealed by a writer RecordLayer under
-the same keys and the fuzzer starts past the tag.
+Input: byte 0 picks the state (``STATES``: no key; a read key of each of the three TLS 1.3
+suites; handshake keys, where application data is refused; plaintext alerts allowed; a server
+skipping rejected 0-RTT within a budget; no key, then a read key installed after the first
+record as a ServerHello would; a TLS 1.2 AES-GCM and ChaCha20-Poly1305 read key; no key, then a
+TLS 1.2 key installed after the first record as change_cipher_spec would). Byte 1's low
+nibble is how many cut points follow, each a uint16 taken modulo the stream's length; the rest
+is the stream, fed in the chunks the cuts make. Keys are fixed, so the corpus
+(``make_corpus.py``) holds records sealed by a writer RecordLayer under the same keys and the
+fuzzer starts past the tag.
 
 Oracle: a ProtocolError with a record-layer alert, after which the layer stays failed;
-returned records obey RFC 8446 §5; anything else propagates.
+returned records obey RFC 8446 §5 (RFC 5246 §6.2 for TLS 1.2); anything else propagates.
 
     python tests/fuzz/fuzz_record.py [libFuzzer flags] [corpus dirs]
 """
@@ -30,9 +32,9 @@ import _fuzzutil
 with _fuzzutil.instrumented(__name__):
     from cytls._record import RecordLayer
     from cytls.errors import ProtocolError
+    from cytls.registry import SUITES
     from cytls.wire.enums import AlertDescription
 
-KEY_SIZES = {0x1301: 16, 0x1302: 32, 0x1303: 32}
 ALLOWED = {
     AlertDescription.unexpected_message,
     AlertDescription.bad_record_mac,
@@ -50,13 +52,18 @@ STATES: list[tuple[int | None, bool, bool, int | None, int | None]] = [
     (0x1303, True, True, None, None),
     (0x1301, False, True, 512, None),
     (None, True, False, None, 0x1303),
+    (0xC02C, True, False, None, None),
+    (0xCCA9, True, False, None, None),
+    (None, True, False, None, 0xC02B),
 ]
 
 
 def keys(suite: int) -> tuple[bytes, bytes]:
     """The fixed (key, iv) of ``suite``."""
     material = hashlib.sha512(f"cytls-fuzz-{suite:#06x}".encode()).digest()
-    return material[: KEY_SIZES[suite]], material[32:44]
+    return material[: SUITES[suite].key_length], material[
+        32 : 32 + SUITES[suite].implicit_iv_length
+    ]
 
 
 def reader(state: int) -> RecordLayer:

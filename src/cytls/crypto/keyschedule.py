@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
-from cytls.registry import SUITES, Suite
+from cytls.registry import TLS13_SUITES as SUITES
+from cytls.registry import Suite
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,6 +39,7 @@ __all__ = [
     "hkdf_expand_label",
     "hkdf_extract",
     "hkdf_label",
+    "hmac_digest",
     "message_hash",
     "next_application_traffic_secret",
     "resumption_psk",
@@ -88,6 +90,12 @@ def _hmac(algorithm: hashes.HashAlgorithm, key: bytes, data: bytes) -> bytes:
     mac = HMAC(key, algorithm)
     mac.update(data)
     return mac.finalize()
+
+
+def hmac_digest(hash_name: str, key: bytes, data: bytes) -> bytes:
+    """HMAC-Hash(key, data) with "sha256" or "sha384": the one primitive under HKDF here and
+    under TLS 1.2's PRF (cytls.crypto.prf)."""
+    return _hmac(_hash(hash_name).algorithm, key, data)
 
 
 def hash_length(hash_name: str) -> int:
