@@ -108,7 +108,11 @@ def _step(obj: ssl.SSLObject) -> None:
         obj.do_handshake()
 
 
-def ssl_tls12_handshake(suite: int, tmp_path: Path) -> Capture:
+def ssl_tls12_handshake(
+    suite: int, tmp_path: Path, *, request_certificate: bool = False
+) -> Capture:
+    """``request_certificate``: the server sends a CertificateRequest naming its CA, and the
+    client, which has no certificate, answers with an empty Certificate."""
     openssl_name, key_type = OPENSSL_NAMES[CipherSuite(suite)]
     ca = pki.make_ca("ecdsa-p256" if key_type == "ecdsa" else "rsa2048")
     leaf = pki.make_leaf(ca, "ecdsa-p256" if key_type == "ecdsa" else "rsa2048")
@@ -123,6 +127,9 @@ def ssl_tls12_handshake(suite: int, tmp_path: Path) -> Capture:
         context.set_ciphers(openssl_name)
     client_context.keylog_filename = str(keylog)
     server_context.options |= ssl.OP_NO_TICKET  # the server's last flight: CCS and Finished
+    if request_certificate:
+        server_context.verify_mode = ssl.CERT_OPTIONAL
+        server_context.load_verify_locations(cadata=pki.pem(ca[0]).decode())
     bios = [ssl.MemoryBIO() for _ in range(4)]
     client_in, client_out, server_in, server_out = bios
     client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")

@@ -50,16 +50,21 @@ __all__ = [
 
 
 class HandshakeType(IntEnum):
-    """Handshake.msg_type (RFC 8446 §4 and B.3; compressed_certificate from RFC 8879)."""
+    """Handshake.msg_type (RFC 8446 §4 and B.3; compressed_certificate from RFC 8879; the
+    TLS 1.2 messages of RFC 5246 §7.4, whose codecs are in cytls.wire.messages12)."""
 
+    hello_request = 0  # TLS 1.2 only
     client_hello = 1
     server_hello = 2
     new_session_ticket = 4
     end_of_early_data = 5
     encrypted_extensions = 8
     certificate = 11
+    server_key_exchange = 12  # TLS 1.2 only
     certificate_request = 13
+    server_hello_done = 14  # TLS 1.2 only
     certificate_verify = 15
+    client_key_exchange = 16  # TLS 1.2 only
     finished = 20
     key_update = 24
     compressed_certificate = 25
