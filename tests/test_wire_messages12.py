@@ -1,4 +1,5 @@
-"""TLS 1.2 handshake message codecs (cytls.wire.messages12) on messages OpenSSL sent, and on
+"""TLS 1.2 handshake message codecs (cytls.wire.messages12) and TLS 1.2 extension codecs
+(renegotiation_info, ec_point_formats in cytls.wire.extensions) on what OpenSSL sent, and on
 malformed input.
 
 The messages come from a real TLS 1.2 handshake of Python's ``ssl`` with itself
@@ -22,8 +23,15 @@ from test_tls12_records import handshake_payload, ssl_tls12_handshake
 
 from cytls.errors import ProtocolError
 from cytls.registry import CipherSuite, NamedGroup, SignatureScheme
+from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
-from cytls.wire.messages import HandshakeType
+from cytls.wire.messages import (
+    ClientHello,
+    ExtensionType,
+    HandshakeType,
+    ServerHello,
+    find_extension,
+)
 from cytls.wire.messages12 import (
     Certificate12,
     CertificateRequest12,
@@ -169,3 +177,36 @@ def test_parse_is_strict_and_canonical(codec: type, body: bytes) -> None:
 def test_reprs_show_no_contents() -> None:
     assert "ab" * 8 not in repr(NewSessionTicket12(3600, bytes.fromhex("ab" * 40)))
     assert "ab" * 8 not in repr(Certificate12([bytes.fromhex("ab" * 40)]))
+
+
+def test_openssl_tls12_hello_extensions(tmp_path: Path) -> None:
+    """OpenSSL's TLS 1.2 ServerHello carries renegotiation_info (empty: an initial handshake,
+    RFC 5746 §3.6), extended_master_secret (RFC 7627 §5.1) and ec_point_formats with
+    uncompressed (RFC 8422 §5.2); its ClientHello lists uncompressed among its point formats."""
+    capture = ssl_tls12_handshake(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tmp_path)
+    [(_, client_body)] = messages(handshake_payload(capture.flights[0]))
+    server_body = messages(handshake_payload(capture.flights[1]))[0][1]
+    client_hello, server_hello = ClientHello.parse(client_body), ServerHello.parse(server_body)
+    formats = find_extension(client_hello.extensions, ExtensionType.ec_point_formats)
+    assert formats is not None and ext.UNCOMPRESSED in ext.decode_ec_point_formats(formats)
+    server = dict(server_hello.extensions)
+    assert ext.decode_renegotiation_info(server[ExtensionType.renegotiation_info]) == b""
+    assert server[ExtensionType.renegotiation_info] == ext.encode_renegotiation_info()
+    ext.decode_empty(server[ExtensionType.extended_master_secret], "extended_master_secret")
+    assert ext.decode_ec_point_formats(server[ExtensionType.ec_point_formats])[0] == 0
+
+
+def test_tls12_extension_errors() -> None:
+    assert ext.decode_ec_point_formats(ext.encode_ec_point_formats()) == [ext.UNCOMPRESSED]
+    with pytest.raises(ProtocolError) as info:
+        ext.decode_ec_point_formats(b"\x01\x01")  # compressed only
+    assert info.value.alert == AlertDescription.illegal_parameter
+    for bad in (b"", b"\x00", b"\x02\x00"):
+        with pytest.raises(ProtocolError) as info:
+            ext.decode_ec_point_formats(bad)
+        assert info.value.alert == AlertDescription.decode_error
+    assert ext.decode_renegotiation_info(b"\x02ab") == b"ab"  # the caller refuses it
+    for bad in (b"", b"\x01", b"\x00\x00"):
+        with pytest.raises(ProtocolError) as info:
+            ext.decode_renegotiation_info(bad)
+        assert info.value.alert == AlertDescription.decode_error

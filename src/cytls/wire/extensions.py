@@ -20,10 +20,12 @@ from cytls.wire.codec import Reader, Writer, decode_error
 from cytls.wire.enums import AlertDescription
 
 __all__ = [
+    "UNCOMPRESSED",
     "decode_alpn",
     "decode_certificate_authorities",
     "decode_cookie",
     "decode_early_data_indication",
+    "decode_ec_point_formats",
     "decode_empty",
     "decode_key_share_client",
     "decode_key_share_hrr",
@@ -32,6 +34,7 @@ __all__ = [
     "decode_pre_shared_key_server",
     "decode_psk_key_exchange_modes",
     "decode_record_size_limit",
+    "decode_renegotiation_info",
     "decode_server_name",
     "decode_server_names",
     "decode_signature_algorithms",
@@ -42,6 +45,7 @@ __all__ = [
     "encode_certificate_authorities",
     "encode_cookie",
     "encode_early_data_indication",
+    "encode_ec_point_formats",
     "encode_key_share_client",
     "encode_key_share_hrr",
     "encode_key_share_server",
@@ -49,6 +53,7 @@ __all__ = [
     "encode_pre_shared_key_server",
     "encode_psk_key_exchange_modes",
     "encode_record_size_limit",
+    "encode_renegotiation_info",
     "encode_server_name",
     "encode_signature_algorithms",
     "encode_supported_groups",
@@ -419,6 +424,47 @@ def decode_record_size_limit(data: bytes) -> int:
     if limit < MIN_RECORD_SIZE_LIMIT:
         raise _illegal(f"record_size_limit extension: {limit} is under the minimum of 64")
     return limit
+
+
+# -- TLS 1.2: renegotiation_info (RFC 5746 §3.2), ec_point_formats (RFC 8422 §5.1.2) ----------
+
+UNCOMPRESSED = 0
+"""ECPointFormat.uncompressed, the only point format RFC 8422 §5.1.2 leaves."""
+
+
+def encode_renegotiation_info(renegotiated_connection: bytes = b"") -> bytes:
+    """``opaque renegotiated_connection<0..255>``: empty on an initial handshake (§3.4), the
+    only kind cytls runs (it refuses renegotiation, §3.6-3.7 still require the extension)."""
+    w = Writer()
+    w.opaque8(renegotiated_connection)
+    return w.getvalue()
+
+
+def decode_renegotiation_info(data: bytes) -> bytes:
+    """The renegotiated_connection field; the caller requires it empty on an initial handshake
+    (handshake_failure otherwise, RFC 5746 §3.4 and §3.6)."""
+    r = Reader(data, "renegotiation_info extension")
+    renegotiated_connection = r.opaque8("renegotiated_connection")
+    r.finish()
+    return renegotiated_connection
+
+
+def encode_ec_point_formats() -> bytes:
+    """``ECPointFormat ec_point_format_list<1..2^8-1>`` holding uncompressed alone."""
+    return bytes((1, UNCOMPRESSED))
+
+
+def decode_ec_point_formats(data: bytes) -> list[int]:
+    """The peer's point formats; a list without uncompressed is an illegal_parameter
+    (RFC 8422 §5.1.2: every implementation must support it, and a peer that leaves it out
+    could not be understood)."""
+    r = Reader(data, "ec_point_formats extension")
+    block = r.block8("ec_point_format_list", minimum=1)
+    formats = list(block.bytes(block.remaining(), "ec_point_format_list"))
+    r.finish()
+    if UNCOMPRESSED not in formats:
+        raise _illegal("ec_point_formats extension: uncompressed (0) is missing (RFC 8422 §5.1.2)")
+    return formats
 
 
 # -- certificate_authorities (RFC 8446 §4.2.4) ------------------------------------------------
