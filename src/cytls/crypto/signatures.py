@@ -36,6 +36,7 @@ from cytls.wire.enums import AlertDescription
 __all__ = [
     "CERTIFICATE_SCHEMES",
     "CERTIFICATE_VERIFY_SCHEMES",
+    "HASH_ALGORITHMS",
     "TLS13_CERTIFICATE_VERIFY_SCHEMES",
     "PrivateKey",
     "PublicKey",
@@ -93,12 +94,13 @@ CERTIFICATE_SCHEMES: tuple[int, ...] = (
 """What we offer in signature_algorithms_cert: PKCS#1 v1.5 is allowed inside certificates
 (RFC 8446 §4.2.3)."""
 
-# scheme -> (family, hash). Families: "ecdsa", "rsae", "pss", "eddsa".
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+HASH_ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
+"""The hashes signature schemes use, by name (TLS 1.2's too: cytls.crypto.signatures12)."""
+# scheme -> (family, hash). Families: "ecdsa", "rsae", "pss", "eddsa".
 _PARAMS: dict[int, tuple[str, str | None]] = {
     SignatureScheme.ecdsa_secp256r1_sha256: ("ecdsa", "sha256"),
     SignatureScheme.ecdsa_secp384r1_sha384: ("ecdsa", "sha384"),
@@ -404,7 +406,7 @@ def certificate_verify_input(transcript_hash: bytes, server: bool) -> bytes:
 
 
 def _pss(hash_name: str) -> tuple[padding.PSS, hashes.HashAlgorithm]:
-    algorithm = _HASHES[hash_name]()
+    algorithm = HASH_ALGORITHMS[hash_name]()
     return (
         padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size),
         algorithm,
@@ -428,7 +430,7 @@ def _fits(key: object, scheme: int) -> str | None:
         if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             return f"{scheme_name(scheme)} needs an RSA key, not {_a_key(key)}"
         assert hash_name is not None
-        digest_size = _HASHES[hash_name]().digest_size
+        digest_size = HASH_ALGORITHMS[hash_name]().digest_size
         # RFC 8017 §9.1.1: emLen >= hLen + sLen + 2, with emBits = modBits - 1.
         em_len = (key.key_size - 1 + 7) // 8
         if em_len < 2 * digest_size + 2:
@@ -461,7 +463,7 @@ def sign(private_key: PrivateKey, scheme: int, data: bytes) -> bytes:
     family, hash_name = _PARAMS[scheme]
     if family == "ecdsa":
         assert isinstance(private_key, ec.EllipticCurvePrivateKey) and hash_name is not None
-        return private_key.sign(data, ec.ECDSA(_HASHES[hash_name]()))
+        return private_key.sign(data, ec.ECDSA(HASH_ALGORITHMS[hash_name]()))
     if family in ("rsae", "pss"):
         assert isinstance(private_key, rsa.RSAPrivateKey) and hash_name is not None
         pss, algorithm = _pss(hash_name)
@@ -540,7 +542,7 @@ def verify(
     try:
         if family == "ecdsa":
             assert isinstance(key, ec.EllipticCurvePublicKey) and hash_name is not None
-            key.verify(bytes(signature), bytes(data), ec.ECDSA(_HASHES[hash_name]()))
+            key.verify(bytes(signature), bytes(data), ec.ECDSA(HASH_ALGORITHMS[hash_name]()))
         elif family in ("rsae", "pss"):
             assert isinstance(key, rsa.RSAPublicKey) and hash_name is not None
             pss, algorithm = _pss(hash_name)

@@ -25,7 +25,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
-from cytls.crypto.signatures import MINIMUM_RSA_BITS, PrivateKey, PublicKey, scheme_name
+from cytls.crypto.signatures import (
+    HASH_ALGORITHMS,
+    MINIMUM_RSA_BITS,
+    PrivateKey,
+    PublicKey,
+    scheme_name,
+)
 from cytls.errors import ProtocolError
 from cytls.registry import SignatureScheme
 from cytls.wire.enums import AlertDescription
@@ -50,11 +56,6 @@ _PARAMS: dict[int, tuple[str, str | None]] = {
 SCHEMES: tuple[int, ...] = tuple(_PARAMS)
 """What a TLS 1.2 handshake offers in signature_algorithms and accepts, preferred first."""
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 # The hash that matches each curve's strength comes first for an ECDSA key.
 _CURVE_HASH = {"secp256r1": "sha256", "secp384r1": "sha384", "secp521r1": "sha512"}
 
@@ -135,7 +136,7 @@ def sign(private_key: PrivateKey, scheme: int, data: bytes) -> bytes:
         assert isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
         return private_key.sign(data)
     assert hash_name is not None
-    algorithm = _HASHES[hash_name]()
+    algorithm = HASH_ALGORITHMS[hash_name]()
     if family == "ecdsa":
         assert isinstance(private_key, ec.EllipticCurvePrivateKey)
         return private_key.sign(data, ec.ECDSA(algorithm))
@@ -179,7 +180,7 @@ def verify(
             key.verify(bytes(signature), bytes(data))
             return
         assert hash_name is not None
-        algorithm = _HASHES[hash_name]()
+        algorithm = HASH_ALGORITHMS[hash_name]()
         if family == "ecdsa":
             assert isinstance(key, ec.EllipticCurvePublicKey)
             key.verify(bytes(signature), bytes(data), ec.ECDSA(algorithm))

@@ -588,21 +588,27 @@ class KeyUpdate(_Message):
         return cls(value)
 
 
-@dataclass(slots=True)
-class EndOfEarlyData(_Message):
-    """RFC 8446 §4.5: ``struct {} EndOfEarlyData`` — an empty body."""
+class _EmptyMessage(_Message):
+    """A message whose body is ``struct {}``: anything in it is a decode_error."""
 
-    msg_type: ClassVar[HandshakeType] = HandshakeType.end_of_early_data
+    __slots__ = ()
 
     def serialize(self) -> bytes:
-        """The (empty) EndOfEarlyData body."""
+        """The (empty) body."""
         return b""
 
     @classmethod
     def parse(cls, body: bytes) -> Self:
-        """Decode an EndOfEarlyData body: anything in it is a decode_error."""
-        Reader(body, "EndOfEarlyData").finish()
+        """Decode the body: it must be empty."""
+        Reader(body, cls.__name__).finish()
         return cls()
+
+
+@dataclass(slots=True)
+class EndOfEarlyData(_EmptyMessage):
+    """RFC 8446 §4.5: ``struct {} EndOfEarlyData`` — an empty body."""
+
+    msg_type: ClassVar[HandshakeType] = HandshakeType.end_of_early_data
 
 
 _HEADER = 4  # msg_type (1) + uint24 length (3), RFC 8446 §4

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from cytls.wire.codec import Reader, Writer, decode_error
-from cytls.wire.messages import HandshakeType, _Message
+from cytls.wire.messages import HandshakeType, _EmptyMessage, _Message
 
 __all__ = [
     "NAMED_CURVE",
@@ -138,20 +138,10 @@ class ServerKeyExchangeECDHE(_Message):
 
 
 @dataclass(slots=True)
-class ServerHelloDone(_Message):
+class ServerHelloDone(_EmptyMessage):
     """RFC 5246 §7.4.5: ``struct { } ServerHelloDone``: an empty body."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.server_hello_done
-
-    def serialize(self) -> bytes:
-        """The (empty) ServerHelloDone body."""
-        return b""
-
-    @classmethod
-    def parse(cls, body: bytes) -> Self:
-        """Decode a ServerHelloDone body: anything in it is a decode_error."""
-        Reader(body, "ServerHelloDone").finish()
-        return cls()
 
 
 @dataclass(slots=True)
