@@ -3,11 +3,12 @@
 TLS 1.2 names a signature by a SignatureAndHashAlgorithm pair (hash byte, signature byte), which
 TLS 1.3 reuses as SignatureScheme code points with other meanings (RFC 8446 §4.2.3, §11):
 
-- ECDSA: 0x0403, 0x0503, 0x0603 are ECDSA with SHA-256, SHA-384, SHA-512 on *any* curve the
-  peer supports; TLS 1.3 binds each to one curve.
-- RSASSA-PKCS1-v1_5 (0x0401, 0x0501, 0x0601) signs handshakes in TLS 1.2, where TLS 1.3 allows
-  it only in certificates; RSASSA-PSS with an rsaEncryption key (0x0804-0x0806) applies to TLS
-  1.2 too (RFC 8446 §4.2.3), with a salt as long as the hash.
+- ECDSA: ecdsa_secp256r1_sha256, ecdsa_secp384r1_sha384 and ecdsa_secp521r1_sha512 are ECDSA
+  with SHA-256, SHA-384 and SHA-512 on *any* curve the peer supports; TLS 1.3 binds each to one
+  curve.
+- RSASSA-PKCS1-v1_5 (rsa_pkcs1_sha256/384/512) signs handshakes in TLS 1.2, where TLS 1.3
+  allows it only in certificates; RSASSA-PSS with an rsaEncryption key (rsa_pss_rsae_*) applies
+  to TLS 1.2 too (RFC 8446 §4.2.3), with a salt as long as the hash.
 - Ed25519 and Ed448 (RFC 8422 §5.1.3).
 
 SHA-1 and MD5 pairs are never made nor accepted (RFC 9155 deprecates them in TLS 1.2), and
