@@ -11,7 +11,6 @@ CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 # Where CONTRIBUTING.md says TLS 1.2 and DTLS will go.
 PLANNED = {
     "src/cytls/handshake/client12.py",
-    "src/cytls/handshake/server12.py",
     "src/cytls/_dtls_record.pyx",
     "src/cytls/handshake/dtls_hello.py",
 }

@@ -150,17 +150,24 @@ def server_rejects(
 Mutation = Callable[[ClientHello], ClientHello]
 
 CLIENT_HELLO_CASES: list[tuple[str, dict[str, str], Mutation, AlertDescription]] = [
-    # RFC 8446 §4.2.1, D.2: no supported_versions means TLS 1.2 or older, which cytls lacks.
+    # RFC 8446 §4.2.1, D.2: no supported_versions means TLS 1.2 or older, so the TLS 1.2
+    # server takes it, and finds none of its suites in this TLS 1.3 client's list.
     (
         "no_supported_versions",
         {},
         lambda h: with_ext(h, ExtensionType.supported_versions, None),
-        AlertDescription.protocol_version,
+        AlertDescription.handshake_failure,
     ),
     (
         "supported_versions_without_tls13",
         {},
         lambda h: with_ext(h, ExtensionType.supported_versions, b"\x04\x03\x03\x03\x02"),
+        AlertDescription.handshake_failure,
+    ),
+    (
+        "supported_versions_tls11_only",
+        {},
+        lambda h: with_ext(h, ExtensionType.supported_versions, b"\x02\x03\x02"),
         AlertDescription.protocol_version,
     ),
     (

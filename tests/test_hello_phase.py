@@ -95,9 +95,29 @@ def test_maximum_version_leaves_out_the_newer_machine(
     assert len(tls12_registered) == 1
 
 
-@pytest.mark.parametrize("offered", [(0x0302,), (0x7F1C,), ()], ids=["tls11", "draft", "none"])
-def test_no_version_in_common_is_protocol_version(offered: tuple[int, ...]) -> None:
+def test_a_client_hello_without_supported_versions_offers_tls12(
+    tls12_registered: list[ClientHello],
+) -> None:
+    """A TLS 1.2 client sends no supported_versions: its legacy_version 0x0303 is its offer
+    (RFC 8446 §4.2.1, RFC 5246 §E.1)."""
     server = cytls.Connection(server_context(), server_side=True)
+    sent, data = client_hello_offering()
+    server.receive_data(data)
+    assert tls12_registered == [sent]
+
+
+@pytest.mark.parametrize(
+    "offered, minimum",
+    [((0x0302,), None), ((0x7F1C,), None), ((), ssl.TLSVersion.TLSv1_3)],
+    ids=["tls11", "draft", "none-to-a-tls13-only-server"],
+)
+def test_no_version_in_common_is_protocol_version(
+    offered: tuple[int, ...], minimum: ssl.TLSVersion | None
+) -> None:
+    context = server_context()
+    if minimum is not None:
+        context.minimum_version = minimum
+    server = cytls.Connection(context, server_side=True)
     _, data = client_hello_offering(*offered)
     with pytest.raises(ProtocolError) as info:
         server.receive_data(data)
@@ -107,9 +127,12 @@ def test_no_version_in_common_is_protocol_version(offered: tuple[int, ...]) -> N
 
 
 def test_no_version_enabled_fails_at_the_start() -> None:
-    for server_side in (False, True):
+    for server_side, maximum in (
+        (False, ssl.TLSVersion.TLSv1_2),  # no TLS 1.2 client yet
+        (True, ssl.TLSVersion.TLSv1_1),
+    ):
         context = server_context() if server_side else client_context()
-        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.maximum_version = maximum
         with pytest.raises(ProtocolError) as info:
             cytls.Connection(
                 context, server_side=server_side, server_hostname=None if server_side else "x"
@@ -125,3 +148,8 @@ def test_enabled_versions_follow_the_context_bounds() -> None:
     assert context.handshake_policy(False).versions == (ProtocolVersion.TLSv1_3,)
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     assert context.handshake_policy(False).versions == ()
+    server = server_context()
+    assert server.handshake_policy(True).versions == (
+        ProtocolVersion.TLSv1_3,
+        ProtocolVersion.TLSv1_2,
+    )

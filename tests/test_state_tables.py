@@ -7,8 +7,9 @@ from it, cell by cell:
   §4: "an unexpected message ... MUST abort the handshake with an unexpected_message alert"),
   decided before any handler runs, so a missing or misplaced entry cannot hide behind a handler;
 - every entry the table has is taken by some real handshake between cytls peers (full, HRR,
-  mutual TLS, resumption with 0-RTT, post-handshake authentication, KeyUpdate), so the table
-  has no entry nothing can reach, and what these handshakes do is all in the table.
+  mutual TLS, resumption with 0-RTT, post-handshake authentication, KeyUpdate; TLS 1.2 with
+  ``ssl`` as the client), so the table has no entry nothing can reach, and what these
+  handshakes do is all in the table.
 
 The handshakes here run against a recording :class:`HandshakeOutput` (no record layer), which
 is also what shows that the state machines need nothing but that port.
@@ -16,10 +17,19 @@ is also what shows that the state machines need nothing but that port.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import ssl
 
 import pytest
-from handshakeutil import client_context, client_credentials, handshake, pump, server_context
+from handshakeutil import (
+    client_context,
+    client_credentials,
+    credentials,
+    handshake,
+    pump,
+    server_context,
+)
 from test_client_auth import mtls_client, mtls_server
 
 import cytls
@@ -30,6 +40,7 @@ from cytls.handshake.common import Environment, Handshake, HandshakeState
 from cytls.handshake.hello import HelloState, ServerHelloPhase
 from cytls.handshake.output import KeyChange, Negotiated
 from cytls.handshake.policy import HandshakePolicy
+from cytls.handshake.server12 import Server12State, ServerHandshake12
 from cytls.handshake.server13 import ServerHandshake, ServerState
 from cytls.session import Session
 from cytls.wire.enums import AlertDescription
@@ -39,6 +50,7 @@ ROLES: dict[str, type[Handshake]] = {
     "client": ClientHandshake,
     "server": ServerHandshake,
     "server hello phase": ServerHelloPhase,
+    "TLS 1.2 server": ServerHandshake12,
 }
 # Every message type RFC 8446 §4 defines, and two it does not (a peer may send anything).
 MESSAGE_TYPES = [*(int(t) for t in HandshakeType), 3, 200]
@@ -72,6 +84,9 @@ class RecordingOutput:
         pass
 
     def accept_plaintext_alerts(self, accept: bool) -> None:
+        pass
+
+    def accept_application_data(self) -> None:
         pass
 
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
@@ -121,6 +136,7 @@ def test_every_state_has_a_row() -> None:
     assert set(ClientHandshake.TRANSITIONS) == set(ClientState)
     assert set(ServerHandshake.TRANSITIONS) == set(ServerState)
     assert set(ServerHelloPhase.TRANSITIONS) == set(HelloState)
+    assert set(ServerHandshake12.TRANSITIONS) == set(Server12State)
     for cls in ROLES.values():
         for accepts in cls.TRANSITIONS.values():
             for handler in accepts.values():
@@ -185,6 +201,19 @@ def run_every_kind_of_handshake() -> None:
     server = cytls.Connection(server_ctx, server_side=True)
     pump(client, server)
     assert client.session_reused and client.early_data_accepted
+    # TLS 1.2: the ssl module as the client (cytls has no TLS 1.2 client yet).
+    ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ssl_context.load_verify_locations(cadata=credentials().ca_pem)
+    ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls12 = ssl_context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    server = cytls.Connection(server_context(), server_side=True)
+    for _ in range(3):
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls12.do_handshake()
+        server.receive_data(outgoing.read())
+        incoming.write(server.data_to_send())
+    assert server.handshake_complete and server.version() == "TLSv1.2"
 
 
 @pytest.mark.parametrize(("role", "state", "msg_type"), cells(accepted=True))

@@ -91,6 +91,10 @@ class RecordLayer:
         ``allow_application_data=False`` (handshake traffic keys) an application_data record
         ends in unexpected_message."""
 
+    def allow_application_data(self) -> None:
+        """Let application data through under the current read key (TLS 1.2, after the
+        peer's Finished verified); ``ValueError`` without a read key."""
+
     @property
     def write_protected(self) -> bool: ...
     @property

@@ -648,6 +648,19 @@ cdef class RecordLayer:
         finally:
             self._release(READING)
 
+    def allow_application_data(self):
+        """Let application data through under the current read key, from now on: TLS 1.2
+        installs its key at change_cipher_spec, but application data may only follow a
+        Finished that verified (RFC 5246 §7.4.9)."""
+        self._claim(READING)
+        try:
+            self._check_readable()
+            if self._read_state.protection == PROTECTION_NONE:
+                raise ValueError("no read key is set")   # never the shared _UNPROTECTED state
+            self._read_state.allow_application_data = True
+        finally:
+            self._release(READING)
+
     @property
     def write_protected(self):
         self._claim(WRITING)    # a key change in another thread may be replacing the state

@@ -311,12 +311,13 @@ class Connection(ConnectionCore):
     def export_keying_material(
         self, label: str | bytes, context: bytes | None, length: int
     ) -> bytes:
-        """RFC 8446 §7.5 exporter (RFC 5705 interface)."""
+        """RFC 8446 §7.5 exporter, or RFC 5705's in TLS 1.2 (where no context and an empty one
+        differ)."""
         if self._negotiated is None:
             raise TLSError("exporters need a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
         if isinstance(label, str):
             label = label.encode("ascii")
-        return self._handshake.export_keying_material(label, context or b"", length)
+        return self._handshake.export_keying_material(label, context, length)
 
     # --- what was negotiated -------------------------------------------------------------------
 
@@ -408,6 +409,9 @@ class _Output:
 
     def accept_plaintext_alerts(self, accept: bool) -> None:
         self.record.allow_plaintext_alerts = accept
+
+    def accept_application_data(self) -> None:
+        self.record.allow_application_data()
 
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         if self.keylog is not None:

@@ -20,7 +20,7 @@ from cytls.crypto.keyschedule import SUITES
 from cytls.crypto.tickets import StrikeRegister, TicketKeys
 from cytls.handshake.policy import HandshakePolicy
 from cytls.handshake.versions import enabled_versions
-from cytls.registry import DEFAULT_SUITES
+from cytls.registry import DEFAULT_SUITES, DEFAULT_TLS12_SUITES
 from cytls.x509.loading import load_cert_chain
 from cytls.x509.trust import TrustStore
 
@@ -47,7 +47,14 @@ SUITE_IDS: dict[str, int] = {params.name: suite for suite, params in SUITES.item
 
 # Configuration sequences, stored as tuples whatever they are assigned as (see __setattr__).
 _SEQUENCE_ATTRIBUTES = frozenset(
-    {"certificate_chain", "certificate_chain_der", "cipher_suites", "groups", "alpn_protocols"}
+    {
+        "certificate_chain",
+        "certificate_chain_der",
+        "cipher_suites",
+        "tls12_cipher_suites",
+        "groups",
+        "alpn_protocols",
+    }
 )
 
 SniCallback = Callable[[Any, str | None, "TLSContext"], int | None]
@@ -77,6 +84,7 @@ class TLSContext:
         self.maximum_version = TLSVersion.MAXIMUM_SUPPORTED
         self.options = ssl.OP_NO_COMPRESSION | OP_CIPHER_SERVER_PREFERENCE
         self.cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+        self.tls12_cipher_suites: tuple[int, ...] = DEFAULT_TLS12_SUITES
         self.groups: tuple[int, ...] = SUPPORTED_GROUPS
         self.alpn_protocols: tuple[bytes, ...] = ()
         self.sni_callback: SniCallback | None = None
@@ -322,11 +330,12 @@ class TLSContext:
         return HandshakePolicy(
             owner=self,
             server_side=server_side,
-            versions=self._enabled_versions(),
+            versions=self._enabled_versions(server_side),
             check_hostname=self.check_hostname,
             verify_mode=self.verify_mode,
             options=self.options,
             cipher_suites=self.cipher_suites,
+            tls12_cipher_suites=self.tls12_cipher_suites,
             groups=self.groups,
             alpn_protocols=self.alpn_protocols,
             post_handshake_auth=self.post_handshake_auth,
@@ -344,7 +353,7 @@ class TLSContext:
 
     # --- checks made when a connection starts -------------------------------------------------
 
-    def _enabled_versions(self) -> tuple[int, ...]:
+    def _enabled_versions(self, server_side: bool) -> tuple[int, ...]:
         """The implemented protocol versions within minimum_version..maximum_version (whose
         MINIMUM_SUPPORTED and MAXIMUM_SUPPORTED are no bound)."""
         lowest = self.minimum_version
@@ -352,6 +361,7 @@ class TLSContext:
         return enabled_versions(
             0 if lowest == TLSVersion.MINIMUM_SUPPORTED else int(lowest),
             0xFFFF if highest == TLSVersion.MAXIMUM_SUPPORTED else int(highest),
+            server_side=server_side,
         )
 
     # --- making connections -------------------------------------------------------------------

@@ -164,6 +164,10 @@ SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
     }
 )
 
+EMPTY_RENEGOTIATION_INFO_SCSV: Final = 0x00FF
+"""Not a suite: a cipher suite value by which a TLS 1.2 client signals secure renegotiation
+like an empty renegotiation_info extension (RFC 5746 §3.3)."""
+
 TLS13_SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
     {code: suite for code, suite in SUITES.items() if suite.version == ProtocolVersion.TLSv1_3}
 )
@@ -175,6 +179,16 @@ DEFAULT_SUITES: Final[tuple[CipherSuite, ...]] = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
 )
 """The order OpenSSL (and so the ssl module) offers TLS 1.3 suites in."""
+
+DEFAULT_TLS12_SUITES: Final[tuple[CipherSuite, ...]] = (
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+)
+"""The TLS 1.2 suites enabled by default, in OpenSSL's default order: ECDHE and AEAD only."""
 
 
 # --- key exchange groups -------------------------------------------------------------------------
@@ -224,6 +238,8 @@ class SignatureScheme(IntEnum):
 __all__ = [
     "AES_GCM_RECORD_LIMIT",
     "DEFAULT_SUITES",
+    "DEFAULT_TLS12_SUITES",
+    "EMPTY_RENEGOTIATION_INFO_SCSV",
     "SUITES",
     "TLS13_SUITES",
     "CipherSuite",

@@ -628,8 +628,10 @@ def openssl_client(
     quiet: bool = False,
     stdout_sink: HashSink | None = None,
     extra_args: Iterable[str] = (),
+    version: str = "-tls1_3",
 ) -> Iterator[PeerProcess]:
-    """``openssl s_client -tls1_3`` to 127.0.0.1:``port``, verifying ``servername`` (SNI too).
+    """``openssl s_client -tls1_3`` (or ``version``) to 127.0.0.1:``port``, verifying
+    ``servername`` (SNI too).
 
     Interactive (default): ``-msg`` trace and session summary on stdout, then the data received.
     Lines on stdin are sent; "K"/"k" send a KeyUpdate (with/without update_requested); EOF on
@@ -642,7 +644,7 @@ def openssl_client(
         "s_client",
         "-connect",
         f"127.0.0.1:{port}",
-        "-tls1_3",
+        version,
         "-CAfile",
         str(cafile),
         "-verify_return_error",
@@ -792,12 +794,14 @@ _GNUTLS_GROUPS = {"x25519": "X25519", "secp256r1": "SECP256R1", "secp384r1": "SE
 
 
 def gnutls_priority(
-    suites: str | Sequence[str] | None = None, groups: str | Sequence[str] | None = None
+    suites: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    version: str = "TLS1.3",
 ) -> str:
     """A GnuTLS priority string for TLS 1.3 only, restricted to ``suites`` and ``groups``
     (cytls names, in preference order). GnuTLS has no TLS 1.3 suite names: a suite is its AEAD
     (the hash follows), e.g. TLS_AES_256_GCM_SHA384 is "+AES-256-GCM"."""
-    priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+    priority = f"NORMAL:-VERS-ALL:+VERS-{version}"
     if suites:
         names = suites.split(":") if isinstance(suites, str) else list(suites)
         priority += ":-CIPHER-ALL" + "".join(f":+{_GNUTLS_SUITES[name]}" for name in names)
@@ -945,8 +949,9 @@ def curl_get(
     curves: str | Sequence[str] | None = None,
     extra_args: Iterable[str] = (),
     timeout: float = TIMEOUT,
+    tls: str = "1.3",
 ) -> Iterator[PeerProcess]:
-    """``curl`` GETs ``url`` (https://localhost:PORT/...) with TLS 1.3 only, "localhost"
+    """``curl`` GETs ``url`` (https://localhost:PORT/...) with TLS ``tls`` only, "localhost"
     resolved to 127.0.0.1, no proxy and no ~/.curlrc. The body goes to stdout, the ``-v``
     trace to stderr (see :func:`parse_curl`). ``peer.wait()`` gives curl's exit status."""
     curl = require_tool("curl")
@@ -958,9 +963,9 @@ def curl_get(
         "--verbose",
         "--noproxy",
         "*",
-        "--tlsv1.3",
+        f"--tlsv{tls}",
         "--tls-max",
-        "1.3",
+        tls,
         "--cacert",
         str(cafile),
         "--resolve",

@@ -27,7 +27,7 @@ from cytls.errors import ProtocolError
 from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
-from cytls.registry import CipherSuite, ProtocolVersion
+from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, CipherSuite, ProtocolVersion
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
@@ -126,7 +126,8 @@ def message_name(msg_type: int) -> str:
         return f"handshake message {msg_type}"
 
 
-_RECOGNIZED_SUITES = code_point_bitmap(CipherSuite)
+# The renegotiation SCSV is kept with the suites for the TLS 1.2 server to see (RFC 5746 §3.6).
+_RECOGNIZED_SUITES = code_point_bitmap((*CipherSuite, EMPTY_RENEGOTIATION_INFO_SCSV))
 _RECOGNIZED_EXTENSIONS = code_point_bitmap(ExtensionType)
 
 
@@ -432,10 +433,10 @@ class Handshake:
             f"more than max_early_data_size ({limit}) bytes of 0-RTT data (RFC 8446 §4.2.10)",
         )
 
-    def export_keying_material(self, label: bytes, context: bytes, length: int) -> bytes:
-        """RFC 8446 §7.5, once the handshake is complete."""
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 8446 §7.5, once the handshake is complete (no context is the empty one)."""
         return export_keying_material(
-            self.hash_name, self.exporter_master_secret, label, context, length
+            self.hash_name, self.exporter_master_secret, label, context or b"", length
         )
 
     def post_handshake_auth_possible(self) -> bool:

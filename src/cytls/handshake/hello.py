@@ -8,9 +8,10 @@ state machine (:data:`SERVER_HANDSHAKES`), which takes every message after it
 offers every enabled version (TLS 1.3's: its ClientHello is also a valid TLS 1.2 one, RFC 8446
 §4.1.2), which reads the server's choice with :func:`cytls.handshake.versions.client_learns`.
 
-A TLS 1.2 state machine (``client12.py``/``server12.py`` beside ``client13.py``/``server13.py``)
-plugs in as one more entry in :data:`SERVER_HANDSHAKES` and :data:`CLIENT_HANDSHAKES` and in
-``versions.IMPLEMENTED``; DTLS gets its own hello phase (its ClientHello carries a cookie).
+The TLS 1.2 server (``server12.py``) is the second entry of :data:`SERVER_HANDSHAKES`; a TLS 1.2
+client (``client12.py``) will be one more in :data:`CLIENT_HANDSHAKES` and
+``versions.CLIENT_IMPLEMENTED``. DTLS gets its own hello phase (its ClientHello carries a
+cookie).
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from cytls.handshake.common import (
 )
 from cytls.handshake.output import HandshakeOutput
 from cytls.handshake.policy import HandshakePolicy
+from cytls.handshake.server12 import ServerHandshake12
 from cytls.handshake.server13 import ServerHandshake
 from cytls.handshake.versions import server_choice
 from cytls.registry import ProtocolVersion
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import ExtensionType, HandshakeType, find_extension
 
-SERVER_HANDSHAKES: Mapping[int, type[ServerHandshake]] = {
+SERVER_HANDSHAKES: Mapping[int, type[ServerHandshake] | type[ServerHandshake12]] = {
     ProtocolVersion.TLSv1_3: ServerHandshake,
+    ProtocolVersion.TLSv1_2: ServerHandshake12,
 }
 """The server state machine for each version cytls implements."""
 CLIENT_HANDSHAKES: Mapping[int, type[ClientHandshake]] = {
@@ -68,6 +71,7 @@ class ServerHelloPhase(Handshake):
         version = server_choice(
             find_extension(hello.extensions, ExtensionType.supported_versions),
             self.policy.versions,
+            hello.legacy_version,
         )
         machine = SERVER_HANDSHAKES[version](self.policy, self.output, self.environment)
         # What follows the ClientHello is the machine's, under the machine's limits.

@@ -100,6 +100,10 @@ class HandshakeOutput(Protocol):
         """Whether an unprotected alert may arrive while we expect protected records: from a
         client that could not process our ServerHello and so has no keys."""
 
+    def accept_application_data(self) -> None:
+        """From now on application data may come under the current read key: TLS 1.2's key
+        takes effect at change_cipher_spec, its application data only after Finished."""
+
     def log_secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         """A traffic secret for the NSS key log, if one is configured."""
 

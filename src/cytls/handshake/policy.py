@@ -47,6 +47,7 @@ class HandshakePolicy:
     verify_mode: ssl.VerifyMode
     options: int
     cipher_suites: tuple[int, ...]
+    tls12_cipher_suites: tuple[int, ...]
     groups: tuple[int, ...]
     alpn_protocols: tuple[bytes, ...]
     post_handshake_auth: bool

@@ -4,8 +4,8 @@ RFC 8446 §4.2.1: a client lists the versions it offers in supported_versions; a
 one and names it in its ServerHello's supported_versions (a TLS 1.2 server answers in
 legacy_version instead). What cytls can run is :data:`IMPLEMENTED`; what a connection offers is
 that, within the context's minimum_version..maximum_version (``HandshakePolicy.versions``).
-Adding TLS 1.2 means adding it to :data:`IMPLEMENTED` and a state machine to the dispatch
-tables of :mod:`cytls.handshake.hello`.
+Servers run TLS 1.3 and TLS 1.2; clients TLS 1.3 only until the TLS 1.2 client exists
+(:data:`CLIENT_IMPLEMENTED`, then an entry in ``hello.CLIENT_HANDSHAKES``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from cytls.registry import ProtocolVersion
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 
-IMPLEMENTED: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLSv1_3,)
-"""The versions cytls has a handshake for, most preferred first."""
+IMPLEMENTED: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
+"""The versions cytls has a server handshake for, most preferred first."""
+CLIENT_IMPLEMENTED: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLSv1_3,)
+"""The versions cytls has a client handshake for (TLS 1.2's is not written yet, issue 15)."""
 
 # The last 8 bytes of ServerHello.random of a TLS 1.3 server negotiating an older version
 # (RFC 8446 §4.1.3).
@@ -31,17 +33,26 @@ def version_name(version: int) -> str:
     return f"0x{version:04x}"
 
 
-def enabled_versions(minimum: int, maximum: int) -> tuple[int, ...]:
+def enabled_versions(minimum: int, maximum: int, *, server_side: bool) -> tuple[int, ...]:
     """The implemented versions within ``minimum``..``maximum`` (wire values), preferred first."""
-    return tuple(version for version in IMPLEMENTED if minimum <= version <= maximum)
+    implemented = IMPLEMENTED if server_side else CLIENT_IMPLEMENTED
+    return tuple(version for version in implemented if minimum <= version <= maximum)
 
 
-def server_choice(offered_data: bytes | None, enabled: tuple[int, ...]) -> int:
+def server_choice(
+    offered_data: bytes | None, enabled: tuple[int, ...], legacy_version: int = 0
+) -> int:
     """The version a server runs (RFC 8446 §4.2.1): its most preferred enabled version that the
     client's supported_versions lists. A ClientHello without the extension offers at most TLS
-    1.2, in legacy_version (§4.1.2); with no version in common the answer is protocol_version.
+    1.2, in legacy_version (§4.1.2: TLS 1.2 for a legacy_version of 0x0303 or higher, RFC 5246
+    §E.1); with no version in common the answer is protocol_version.
     """
-    offered = ext.decode_supported_versions_client(offered_data) if offered_data else []
+    if offered_data:
+        offered = ext.decode_supported_versions_client(offered_data)
+    elif legacy_version >= ProtocolVersion.TLSv1_2:
+        offered = [ProtocolVersion.TLSv1_2]
+    else:
+        offered = []
     for version in enabled:
         if version in offered:
             return version
