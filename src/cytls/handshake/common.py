@@ -28,6 +28,7 @@ from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
 from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, CipherSuite, ProtocolVersion
+from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
     ClientHello,
@@ -36,6 +37,7 @@ from cytls.wire.messages import (
     HandshakeReassembler,
     HandshakeType,
     KeyUpdate,
+    find_extension,
     handshake_message,
 )
 
@@ -143,6 +145,33 @@ def read_client_hello(body: bytes) -> tuple[ClientHello, tuple[bytes, bytes]]:
         body, _RECOGNIZED_SUITES, _RECOGNIZED_EXTENSIONS
     )
     return ClientHello.parse(sifted), (ignored_suites, ignored_extensions)
+
+
+def check_finished(expected: bytes, body: bytes, peer: str, section: str) -> None:
+    """The peer's Finished body against the verify_data we computed: decode_error if its
+    length differs, decrypt_error if it does not match (compared in constant time)."""
+    received = Finished.parse(body).verify_data
+    require(
+        len(received) == len(expected),
+        AlertDescription.decode_error,
+        f"Finished of {len(received)} bytes, not {len(expected)} ({section})",
+    )
+    require(
+        hmac.compare_digest(expected, received),
+        AlertDescription.decrypt_error,
+        f"the {peer}'s Finished does not match the handshake ({section})",
+    )
+
+
+def choose_alpn(policy: HandshakePolicy, hello: ClientHello) -> bytes | None:
+    """As the ssl module: our first protocol that the client offers, else no ALPN."""
+    alpn_data = find_extension(
+        hello.extensions, ExtensionType.application_layer_protocol_negotiation
+    )
+    if alpn_data is None or not policy.alpn_protocols:
+        return None
+    offered = ext.decode_alpn(alpn_data)
+    return next((protocol for protocol in policy.alpn_protocols if protocol in offered), None)
 
 
 class HandshakeState(enum.Enum):
@@ -365,18 +394,7 @@ class Handshake:
         self, body: bytes, base_key: bytes, peer: str, transcript: Transcript | None = None
     ) -> None:
         """The peer's Finished against the transcript so far (RFC 8446 §4.4.4)."""
-        expected = self.finished_data(base_key, transcript)
-        received = Finished.parse(body).verify_data
-        require(
-            len(received) == len(expected),
-            AlertDescription.decode_error,
-            f"Finished of {len(received)} bytes; the hash is {len(expected)} (RFC 8446 §4.4.4)",
-        )
-        require(
-            hmac.compare_digest(expected, received),
-            AlertDescription.decrypt_error,
-            f"the {peer}'s Finished does not match the handshake (RFC 8446 §4.4.4)",
-        )
+        check_finished(self.finished_data(base_key, transcript), body, peer, "RFC 8446 §4.4.4")
 
     def finish(self) -> None:
         """The handshake is complete: report what was negotiated."""

@@ -16,7 +16,6 @@ renegotiation indication (RFC 5746) is answered with an empty renegotiation_info
 
 from __future__ import annotations
 
-import hmac
 import ssl
 from collections.abc import Mapping
 from typing import ClassVar
@@ -27,7 +26,13 @@ from cytls.crypto import prf, signatures12
 from cytls.crypto.groups import ClientKeyShare
 from cytls.crypto.keyschedule import Transcript
 from cytls.errors import ProtocolError
-from cytls.handshake.common import Handshake, HandshakeState, require
+from cytls.handshake.common import (
+    Handshake,
+    HandshakeState,
+    check_finished,
+    choose_alpn,
+    require,
+)
 from cytls.handshake.output import Direction, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.versions import DOWNGRADE_TLS12
 from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, SUITES, NamedGroup, ProtocolVersion
@@ -145,7 +150,7 @@ class ServerHandshake12(Handshake):
         self.extended_master_secret = (
             find_extension(extensions, ExtensionType.extended_master_secret) is not None
         )
-        self.alpn_protocol = self._choose_alpn(hello)
+        self.alpn_protocol = choose_alpn(self.policy, hello)
         self.transcript = Transcript(SUITES[self.suite].hash_name)
         self.transcript.update(raw)
         self._send_flight(hello, scheme, server_name is not None)
@@ -195,15 +200,6 @@ class ServerHandshake12(Handshake):
         raise ProtocolError(
             AlertDescription.handshake_failure, "no ECDHE group in common (RFC 8422 §5.1.1)"
         )
-
-    def _choose_alpn(self, hello: ClientHello) -> bytes | None:
-        data = find_extension(
-            hello.extensions, ExtensionType.application_layer_protocol_negotiation
-        )
-        if data is None or not self.policy.alpn_protocols:
-            return None
-        offered = ext.decode_alpn(data)
-        return next((p for p in self.policy.alpn_protocols if p in offered), None)
 
     def _send_flight(self, hello: ClientHello, scheme: int, acknowledge_sni: bool) -> None:
         """ServerHello, Certificate, ServerKeyExchange, ServerHelloDone (RFC 5246 §7.3)."""
@@ -305,17 +301,7 @@ class ServerHandshake12(Handshake):
         expected = prf.finished_verify_data(
             hash_name, self.master_secret, server=False, handshake_hash=self.transcript.digest()
         )
-        received = Finished.parse(body).verify_data
-        require(
-            len(received) == len(expected),
-            AlertDescription.decode_error,
-            f"Finished of {len(received)} bytes, not {len(expected)} (RFC 5246 §7.4.9)",
-        )
-        require(
-            hmac.compare_digest(received, expected),
-            AlertDescription.decrypt_error,
-            "the client's Finished does not match the handshake (RFC 5246 §7.4.9)",
-        )
+        check_finished(expected, body, "client", "RFC 5246 §7.4.9")
         self.transcript.update(raw)
         self.output.accept_application_data()
         self.output.send_change_cipher_spec()

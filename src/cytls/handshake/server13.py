@@ -52,6 +52,7 @@ from cytls.handshake.common import (
     TLS13,
     Handshake,
     HandshakeState,
+    choose_alpn,
     read_client_hello,
     require,
 )
@@ -200,7 +201,7 @@ class ServerHandshake(Handshake):
             self.output.resumed()
             if resumption.state.peer_certificate:
                 self.peer_certificates = (resumption.state.peer_certificate,)
-        self.alpn_protocol = self._choose_alpn(hello)
+        self.alpn_protocol = choose_alpn(self.policy, hello)
         self._early_data(hello, resumption)
         assert group is not None
         self._send_server_flight(hello, self.suite, group, client_share, resumption)
@@ -300,19 +301,6 @@ class ServerHandshake(Handshake):
     def _skip_early_data(self) -> None:
         """Drop the 0-RTT records we rejected, as much as a client of ours may send (§4.2.10)."""
         self.output.skip_early_data(max(self.policy.max_early_data_size, MAX_REJECTED_EARLY_DATA))
-
-    def _choose_alpn(self, hello: ClientHello) -> bytes | None:
-        """As the ssl module: our first protocol that the client offers, else no ALPN."""
-        alpn_data = find_extension(
-            hello.extensions, ExtensionType.application_layer_protocol_negotiation
-        )
-        if alpn_data is None or not self.policy.alpn_protocols:
-            return None
-        offered = ext.decode_alpn(alpn_data)
-        for protocol in self.policy.alpn_protocols:
-            if protocol in offered:
-                return protocol
-        return None
 
     def _check_client_hello(self, hello: ClientHello) -> None:
         """What every TLS 1.3 ClientHello must satisfy, first or second (RFC 8446 §4.1.2,
