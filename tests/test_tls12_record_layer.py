@@ -158,10 +158,14 @@ def test_malformed_records_get_their_alerts(suite: int) -> None:
     short = bytes((APPDATA, 3, 3, 0, explicit + 15)) + bytes(explicit + 15)
     assert failure(reader(suite), short) == AlertDescription.bad_record_mac
     # Any byte changed, the header included (it is in the AAD): bad_record_mac.
-    for index, flip in ((0, 2), (2, 1), (5, 1), (len(good) - 1, 1)):  # 2: type 23 -> 21
+    for index, flip in ((0, 2), (5, 1), (len(good) - 1, 1)):  # 2: type 23 -> 21
         tampered = bytearray(good)
         tampered[index] ^= flip
         assert failure(reader(suite), bytes(tampered)) == AlertDescription.bad_record_mac
+    # Another version in the header: protocol_version (RFC 5246 §6.2.1), before any AEAD work.
+    assert failure(reader(suite), good[:2] + b"\x02" + good[3:]) == (
+        AlertDescription.protocol_version
+    )
     # Under the wrong sequence number: bad_record_mac.
     assert failure(reader(suite), reference_seal(suite, 1, APPDATA, b"x")) == (
         AlertDescription.bad_record_mac

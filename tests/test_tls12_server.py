@@ -32,8 +32,8 @@ from handshakeutil import (
 
 import cytls
 from cytls.crypto import prf
-from cytls.errors import ProtocolError
-from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, CipherSuite, NamedGroup
+from cytls.errors import ProtocolError, TLSError
+from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, CipherSuite, NamedGroup
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import ClientHello, ExtensionType, HandshakeType, ServerHello
@@ -379,3 +379,59 @@ def test_client_hellos_that_are_refused(
     with pytest.raises(ProtocolError) as info:
         server.receive_data(hello_record(hello))
     assert info.value.alert == alert and words in str(info.value)
+
+
+def completed() -> TLS12Client:
+    client = TLS12Client()
+    client.server.receive_data(client.key_exchange() + CHANGE_CIPHER_SPEC + client.finished())
+    client.server.data_to_send()
+    return client
+
+
+def test_tls13_only_operations_are_refused_on_tls12() -> None:
+    """KeyUpdate and post-handshake authentication do not exist in TLS 1.2: refused, as ``ssl``
+    refuses them, with nothing sent."""
+    server = completed().server
+    with pytest.raises(TLSError) as info:
+        server.key_update()
+    assert info.value.reason == "WRONG_SSL_VERSION"
+    with pytest.raises(TLSError) as info:
+        server.verify_client_post_handshake()
+    assert info.value.reason == "WRONG_SSL_VERSION"
+    assert server.data_to_send() == b""
+
+
+def test_a_record_with_another_version_is_protocol_version() -> None:
+    """Once negotiated, every record carries {3, 3} (RFC 5246 §6.2.1, Appendix E)."""
+    client = completed()
+    sealed = bytearray(client.seal(APPLICATION_DATA, b"data"))
+    sealed[1:3] = b"\x03\x01"
+    client.fails_with(bytes(sealed), AlertDescription.protocol_version)
+
+
+def test_fallback_scsv() -> None:
+    """RFC 7507 §3: a client that says it fell back to TLS 1.2 is refused by a server that could
+    have done TLS 1.3, and served by one that could not."""
+    hello = ssl_client_hello()
+    hello = dataclasses.replace(hello, cipher_suites=[*hello.cipher_suites, TLS_FALLBACK_SCSV])
+    server = cytls.Connection(server_context(), server_side=True)
+    with pytest.raises(ProtocolError) as info:
+        server.receive_data(hello_record(hello))
+    assert info.value.alert == AlertDescription.inappropriate_fallback
+    context = server_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    client = TLS12Client(hello, context)
+    client.server.receive_data(client.key_exchange() + CHANGE_CIPHER_SPEC + client.finished())
+    assert client.server.handshake_complete
+
+
+@pytest.mark.parametrize(
+    ("ext_type", "data"),
+    [(ExtensionType.supported_versions, b""), (ExtensionType.extended_master_secret, b"\x00")],
+    ids=["empty-supported-versions", "extended-master-secret-with-data"],
+)
+def test_malformed_extensions_are_decode_errors(ext_type: int, data: bytes) -> None:
+    server = cytls.Connection(server_context(), server_side=True)
+    with pytest.raises(ProtocolError) as info:
+        server.receive_data(hello_record(edited_hello(ext_type, data)))
+    assert info.value.alert == AlertDescription.decode_error

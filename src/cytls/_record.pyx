@@ -115,6 +115,7 @@ cdef inline bint _is_protected(Protection protection, int content_type) noexcept
 _UNEXPECTED = AlertDescription.unexpected_message
 _BAD_RECORD_MAC = AlertDescription.bad_record_mac
 _RECORD_OVERFLOW = AlertDescription.record_overflow
+_PROTOCOL_VERSION = AlertDescription.protocol_version
 
 
 # --- threads ------------------------------------------------------------------------------------
@@ -1159,6 +1160,10 @@ cdef class RecordLayer:
             # fewer bytes than a tag (0) leaves no buffer to point into.
             raise _error(_BAD_RECORD_MAC,
                          f"protected record of {length} bytes is shorter than the AEAD tag")
+        if (state.protection == PROTECTION_TLS12_AEAD
+                and ((record[1] << 8) | record[2]) != LEGACY_RECORD_VERSION):
+            raise _error(_PROTOCOL_VERSION, f"a TLS 1.2 record with version "
+                         f"0x{(record[1] << 8) | record[2]:04x} (RFC 5246 §6.2.1)")
         buf_reserve(&self._app, length)
         out = self._app.data + self._app.end
         state.open_record(state.seq, record, length, out)
@@ -1167,6 +1172,7 @@ cdef class RecordLayer:
             state.exhausted = True
         if state.protection == PROTECTION_TLS12_AEAD:
             # The content type is the header's, and there is no padding (RFC 5246 §6.2.3.3).
+            # The version is the negotiated one for the whole connection (§6.2.1, Appendix E).
             content_type = record[0]
             inner = length - state.explicit_nonce - TAG
             if inner > self._read_limit:

@@ -284,6 +284,11 @@ class Connection(ConnectionCore):
             raise TLSError("KeyUpdate needs a completed handshake", reason="HANDSHAKE_NOT_COMPLETE")
         if self._closed:
             raise TLSError("the connection is closed for sending", reason="PROTOCOL_IS_SHUTDOWN")
+        if self._negotiated.version != "TLSv1.3":
+            raise TLSError(
+                f"KeyUpdate is TLS 1.3's (RFC 8446 §4.6.3); this is {self._negotiated.version}",
+                reason="WRONG_SSL_VERSION",
+            )
         self._handshake.send_key_update(request_peer=request_peer)
 
     def verify_client_post_handshake(self) -> None:
@@ -305,7 +310,11 @@ class Connection(ConnectionCore):
         if self._negotiated is None:
             raise TLSError("still in init: the handshake is not complete", reason="STILL_IN_INIT")
         handshake = self._handshake
-        assert isinstance(handshake, ServerHandshake)  # a completed server handshake
+        if not isinstance(handshake, ServerHandshake):  # as ssl: TLS 1.3 only (RFC 8446 §4.6.2)
+            raise TLSError(
+                f"post-handshake authentication is TLS 1.3's; this is {self._negotiated.version}",
+                reason="WRONG_SSL_VERSION",
+            )
         handshake.request_post_handshake_auth()
 
     def export_keying_material(

@@ -168,6 +168,10 @@ EMPTY_RENEGOTIATION_INFO_SCSV: Final = 0x00FF
 """Not a suite: a cipher suite value by which a TLS 1.2 client signals secure renegotiation
 like an empty renegotiation_info extension (RFC 5746 §3.3)."""
 
+TLS_FALLBACK_SCSV: Final = 0x5600
+"""Not a suite: a client retrying with a lower version than it supports says so with this
+value, and a server that supports a higher one refuses (RFC 7507 §3)."""
+
 TLS13_SUITES: Final[Mapping[int, Suite]] = MappingProxyType(
     {code: suite for code, suite in SUITES.items() if suite.version == ProtocolVersion.TLSv1_3}
 )
@@ -242,6 +246,7 @@ __all__ = [
     "EMPTY_RENEGOTIATION_INFO_SCSV",
     "SUITES",
     "TLS13_SUITES",
+    "TLS_FALLBACK_SCSV",
     "CipherSuite",
     "NamedGroup",
     "ProtocolVersion",

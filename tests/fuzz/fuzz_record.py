@@ -40,6 +40,7 @@ ALLOWED = {
     AlertDescription.bad_record_mac,
     AlertDescription.record_overflow,
     AlertDescription.decode_error,
+    AlertDescription.protocol_version,  # a TLS 1.2 record with another version
 }
 # (suite or None, allow_application_data, allow_plaintext_alerts, skip_early_data budget or
 # None, suite installed after the first record or None)

@@ -27,7 +27,12 @@ from cytls.errors import ProtocolError
 from cytls.events import HandshakeComplete, KeyUpdated
 from cytls.handshake.output import Direction, HandshakeOutput, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.policy import HandshakePolicy
-from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, CipherSuite, ProtocolVersion
+from cytls.registry import (
+    EMPTY_RENEGOTIATION_INFO_SCSV,
+    TLS_FALLBACK_SCSV,
+    CipherSuite,
+    ProtocolVersion,
+)
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
@@ -128,8 +133,11 @@ def message_name(msg_type: int) -> str:
         return f"handshake message {msg_type}"
 
 
-# The renegotiation SCSV is kept with the suites for the TLS 1.2 server to see (RFC 5746 §3.6).
-_RECOGNIZED_SUITES = code_point_bitmap((*CipherSuite, EMPTY_RENEGOTIATION_INFO_SCSV))
+# The two SCSVs are kept with the suites for the TLS 1.2 server to see (RFC 5746 §3.6,
+# RFC 7507 §3).
+_RECOGNIZED_SUITES = code_point_bitmap(
+    (*CipherSuite, EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV)
+)
 _RECOGNIZED_EXTENSIONS = code_point_bitmap(ExtensionType)
 
 

@@ -35,7 +35,13 @@ from cytls.handshake.common import (
 )
 from cytls.handshake.output import Direction, KeyChange, KeyLevel, Negotiated
 from cytls.handshake.versions import DOWNGRADE_TLS12
-from cytls.registry import EMPTY_RENEGOTIATION_INFO_SCSV, SUITES, NamedGroup, ProtocolVersion
+from cytls.registry import (
+    EMPTY_RENEGOTIATION_INFO_SCSV,
+    SUITES,
+    TLS_FALLBACK_SCSV,
+    NamedGroup,
+    ProtocolVersion,
+)
 from cytls.wire import extensions as ext
 from cytls.wire.enums import AlertDescription
 from cytls.wire.messages import (
@@ -110,6 +116,13 @@ class ServerHandshake12(Handshake):
         self.client_random = hello.random
         self.renegotiation_scsv = EMPTY_RENEGOTIATION_INFO_SCSV in hello.cipher_suites
         require(
+            TLS_FALLBACK_SCSV not in hello.cipher_suites
+            or self.policy.versions[0] <= ProtocolVersion.TLSv1_2,
+            AlertDescription.inappropriate_fallback,
+            "the client fell back to TLS 1.2 (TLS_FALLBACK_SCSV), and this server supports "
+            "TLS 1.3 (RFC 7507 §3)",
+        )
+        require(
             b"\x00" in hello.legacy_compression_methods,
             AlertDescription.illegal_parameter,
             "the ClientHello does not offer the null compression method (RFC 5246 §7.4.1.2)",
@@ -147,9 +160,10 @@ class ServerHandshake12(Handshake):
         scheme = signatures12.choose_scheme(
             policy.private_key, ext.decode_signature_algorithms(signature_data)
         )
-        self.extended_master_secret = (
-            find_extension(extensions, ExtensionType.extended_master_secret) is not None
-        )
+        ems = find_extension(extensions, ExtensionType.extended_master_secret)
+        if ems is not None:
+            ext.decode_empty(ems, "extended_master_secret extension")  # RFC 7627 §5.1
+        self.extended_master_secret = ems is not None
         self.alpn_protocol = choose_alpn(self.policy, hello)
         self.transcript = Transcript(SUITES[self.suite].hash_name)
         self.transcript.update(raw)

@@ -47,7 +47,7 @@ def server_choice(
     1.2, in legacy_version (§4.1.2: TLS 1.2 for a legacy_version of 0x0303 or higher, RFC 5246
     §E.1); with no version in common the answer is protocol_version.
     """
-    if offered_data:
+    if offered_data is not None:  # present, even empty: decode_error then (§4.2.1: <2..254>)
         offered = ext.decode_supported_versions_client(offered_data)
     elif legacy_version >= ProtocolVersion.TLSv1_2:
         offered = [ProtocolVersion.TLSv1_2]
